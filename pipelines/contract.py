@@ -59,6 +59,8 @@ SUPPRESS_BELOW = 5
 
 # Columns that carry personal data: dropped or hashed by the reader, never stored or shown.
 PERSONAL_COLUMNS: tuple[str, ...] = ("id_number", "name", "phone")
+# The one personal column read at all: staging turns it into a salted hash and drops it.
+HASHED_COLUMNS: tuple[str, ...] = ("id_number",)
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,11 @@ class Table:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+    @property
+    def columns_read(self) -> list[Column]:
+        """Columns the reader passes on: personal data is dropped, except what staging hashes."""
+        return [c for c in self.columns if not c.personal or c.name in HASHED_COLUMNS]
 
     @property
     def required_in_header(self) -> list[str]:

@@ -1,0 +1,291 @@
+"""Build: validate and load every input file, build the marts, publish the database atomically.
+
+The database is written to a new file beside the target and renamed over it at the end, so a
+reader sees the old database or the new one, and a build that dies half-way leaves the old one
+as it was. The rejects report is published the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow.csv as pacsv
+
+from pipelines import readers, staging
+from pipelines.contract import CITY_CODE, CITY_NAME, LEVELS, PARENT_LEVEL, SLA_HOURS, TABLES, Table
+from pipelines.safety import NEUTRALIZE_SQL_MACRO, installation_salt
+
+SQL_DIR = Path(__file__).parent / "sql"
+# Marts in the order they are built; each file creates the table of its name.
+MARTS = (
+    "regions",
+    "population_by_region",
+    "residents_by_region_age",
+    "housing_by_region",
+    "housing_by_region_type",
+    "events",
+    "events_by_region_month",
+    "collective_economy",
+)
+REJECT_COLUMNS = ("file", "line", "column", "value", "reason")
+DEMO_MARKER = "DEMO.json"
+
+Progress = Callable[[str, float], None]
+
+
+class BuildError(Exception):
+    """A build that cannot go on; the message names the file and the problem."""
+
+
+@dataclass
+class FileAudit:
+    file: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_superseded: int
+
+
+@dataclass
+class BuildResult:
+    db_path: Path
+    rejects_path: Path
+    audit: list[FileAudit]
+    seconds: float
+
+
+def rejects_path_for(db_path: Path) -> Path:
+    """`data/yiping.duckdb` -> `data/yiping.rejects.csv`."""
+    return db_path.with_name(db_path.stem + ".rejects.csv")
+
+
+def _quiet(message: str, fraction: float) -> None:
+    return None
+
+
+def build(input_dir: Path, db_path: Path, progress: Progress = _quiet, today: dt.date | None = None) -> BuildResult:
+    """Load `input_dir` into a new database and publish it as `db_path`."""
+    started = time.perf_counter()
+    input_dir, db_path = Path(input_dir), Path(db_path)
+    today = today or dt.date.today()
+    try:
+        files = readers.find_input_files(input_dir)
+    except readers.InputFileError as exc:
+        raise BuildError(str(exc)) from None
+    if "regions" not in files:
+        raise BuildError(f"{input_dir}: 缺少 regions 文件（regions.csv、regions.xlsx 或 regions.parquet），其他表都要引用它")
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_builds(db_path)
+    building = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
+    rejects_building = building.with_suffix(".rejects.csv")
+    steps = len(TABLES) + len(MARTS) + 1
+    try:
+        con = duckdb.connect(str(building))
+        try:
+            _configure(con, building)
+            salt = installation_salt(db_path.parent)
+            audit: list[FileAudit] = []
+            step = 0
+            for table in TABLES:
+                path = files.get(table.name)
+                progress(f"校验 {path.name if path else table.name}", step / steps)
+                if path is None:
+                    _load_empty(con, table, today)
+                else:
+                    audit.append(_load_table(con, table, path, salt, today))
+                step += 1
+            for mart in MARTS:
+                progress(f"汇总 {mart}", step / steps)
+                con.execute(_mart_sql(mart))
+                step += 1
+            progress("发布", step / steps)
+            _write_metadata(con, audit, input_dir, today)
+            _write_rejects(con, rejects_building)
+        finally:
+            con.close()
+        os.replace(rejects_building, rejects_path_for(db_path))
+        os.replace(building, db_path)
+    except readers.InputFileError as exc:
+        raise BuildError(str(exc)) from None
+    except duckdb.Error as exc:
+        raise BuildError(f"构建失败：{str(exc).splitlines()[0]}") from exc
+    finally:
+        for leftover in (building, rejects_building, Path(str(building) + ".wal")):
+            leftover.unlink(missing_ok=True)
+    progress("完成", 1.0)
+    return BuildResult(db_path, rejects_path_for(db_path), audit, time.perf_counter() - started)
+
+
+def _remove_stale_builds(db_path: Path) -> None:
+    """Remove what a killed build left behind; a running build's files are left alone."""
+    for leftover in db_path.parent.glob(f"{db_path.name}.building-*"):
+        pid = leftover.name.split("-")[-1].split(".")[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _configure(con: duckdb.DuckDBPyConnection, building: Path) -> None:
+    spill = building.with_name(building.name + ".tmp")
+    con.execute(f"set temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+    con.execute("set memory_limit = ?", [os.environ.get("YIPING_BUILD_MEMORY", "6GB")])
+    con.execute("set preserve_insertion_order = false")
+    con.execute(staging.MACROS)
+    con.execute(NEUTRALIZE_SQL_MACRO)
+    con.execute(
+        "create temp table sla_hours as select * from (values "
+        + ", ".join(f"('{c}', {h})" for c, h in SLA_HOURS.items())
+        + ") as v(category, hours)"
+    )
+    con.execute(
+        "create temp table rejects (file varchar, line bigint, \"column\" varchar, value varchar, reason varchar)"
+    )
+
+
+def _key_sql(table: Table) -> str:
+    return ", ".join(table.key)
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, table: Table, path: Path, salt: str, today: dt.date) -> FileAudit:
+    raw = readers.register(con, path, table)
+    params = {"salt": salt} if table.name == "residents" else None
+    sql = staging.checked_sql(table, raw.view, today.year)
+    con.execute(f"create temp table checked_{table.name} as {sql}", params)
+    if table.name == "regions":
+        _check_region_parents(con)
+    con.execute(
+        f"""
+        create temp table stg_{table.name} as
+        select * exclude (problems, _line)
+        from checked_{table.name}
+        where len(problems) = 0
+        qualify row_number() over (partition by {_key_sql(table)} order by _line desc) = 1
+        """
+    )
+    con.execute(
+        f"""
+        insert into rejects
+        select ?, _line, p.column_name, p.value, p.reason
+        from (select _line, unnest(problems) as p from checked_{table.name} where len(problems) > 0)
+        """,
+        [raw.file],
+    )
+    if raw.unreadable_rows:
+        con.executemany(
+            "insert into rejects values (?, ?, '', null, ?)", [[raw.file, line, why] for line, why in raw.unreadable_rows]
+        )
+    read, valid, rejected = con.execute(
+        f"select count(*), count(*) filter (where len(problems) = 0), count(*) filter (where len(problems) > 0) "
+        f"from checked_{table.name}"
+    ).fetchall()[0]
+    loaded = con.execute(f"select count(*) from stg_{table.name}").fetchall()[0][0]
+    con.execute(f"drop table checked_{table.name}")
+    con.execute(f"drop view {raw.view}")
+    unreadable = len(raw.unreadable_rows)
+    return FileAudit(raw.file, read + unreadable, loaded, rejected + unreadable, valid - loaded)
+
+
+def _check_region_parents(con: duckdb.DuckDBPyConnection) -> None:
+    """A region's parent must be a valid region one level up: level by level, so rejections cascade."""
+    for level, parent in PARENT_LEVEL.items():
+        if parent is None:
+            continue
+        con.execute(
+            """
+            update checked_regions
+            set problems = [struct_pack(column_name := 'parent_code', value := parent_code,
+                reason := '上级代码 ' || parent_code || ' 不是已导入的' || ? || '（或该行已被拒绝）')]
+            where len(problems) = 0
+              and level = ?
+              and parent_code not in (select code from checked_regions where level = ? and len(problems) = 0)
+            """,
+            [{"district": "区县", "township": "街镇", "community": "村社区"}[parent], level, parent],
+        )
+
+
+def _load_empty(con: duckdb.DuckDBPyConnection, table: Table, today: dt.date) -> None:
+    """A table with no input file: staging exists with no rows, so marts still build."""
+    names = [c.name for c in table.columns_read]
+    con.execute(
+        f"create temp view raw_{table.name} as select null::bigint as _line, "
+        + ", ".join(f"null::varchar as {n}" for n in names)
+        + " where false"
+    )
+    params = {"salt": ""} if table.name == "residents" else None
+    sql = staging.checked_sql(table, f"raw_{table.name}", today.year)
+    con.execute(f"create temp table stg_{table.name} as select * exclude (problems, _line) from ({sql})", params)
+    con.execute(f"drop view raw_{table.name}")
+
+
+def _mart_sql(name: str) -> str:
+    text = (SQL_DIR / "marts" / f"{name}.sql").read_text(encoding="utf-8")
+    text = text.replace("{{ city_code }}", f"'{CITY_CODE}'").replace("{{ city_name }}", f"'{CITY_NAME}'")
+    return f"create table {name} as\n{text}"
+
+
+def _write_metadata(con: duckdb.DuckDBPyConnection, audit: list[FileAudit], input_dir: Path, today: dt.date) -> None:
+    con.execute(
+        "create table load_audit (file varchar, rows_read bigint, rows_loaded bigint, "
+        "rows_rejected bigint, rows_superseded bigint)"
+    )
+    con.executemany(
+        "insert into load_audit values (?, ?, ?, ?, ?)",
+        [[a.file, a.rows_read, a.rows_loaded, a.rows_rejected, a.rows_superseded] for a in audit],
+    )
+    marker = input_dir / DEMO_MARKER
+    demo = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
+    con.execute(
+        """
+        create table build_info as
+        select
+            ?::timestamp as published_at,
+            ?::boolean as is_demo,
+            ?::varchar as demo_settings,
+            (select max(reported_date) from events) as latest_event_date,
+            (select max(year) from collective_economy) as latest_economy_year,
+            ?::integer as level_count
+        """,
+        [dt.datetime.now().replace(microsecond=0), bool(demo.get("demo")), json.dumps(demo), len(LEVELS)],
+    )
+
+
+def _write_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The rejects report: UTF-8 with BOM so Excel opens it, formulas neutralised."""
+    reader = con.sql(
+        """
+        select file, line, "column", yp_safe_text(value) as value, reason
+        from rejects
+        order by file, line, "column"
+        """
+    ).to_arrow_reader(100_000)
+    with path.open("wb") as fh:
+        fh.write(b"\xef\xbb\xbf")
+        with pacsv.CSVWriter(fh, reader.schema, write_options=pacsv.WriteOptions(include_header=True)) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+
+
+def describe_audit(audit: list[FileAudit]) -> str:
+    """The audit as a small table for the terminal."""
+    head = f"{'file':<28}{'rows_read':>12}{'rows_loaded':>13}{'rows_rejected':>15}{'rows_superseded':>17}"
+    lines = [head]
+    for a in audit:
+        lines.append(f"{a.file:<28}{a.rows_read:>12}{a.rows_loaded:>13}{a.rows_rejected:>15}{a.rows_superseded:>17}")
+    return "\n".join(lines)

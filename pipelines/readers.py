@@ -1,0 +1,298 @@
+"""Readers: turn one input file (CSV, Excel or Parquet) into a relation of text columns.
+
+Every reader yields the same shape: a `_line` column (the row number a spreadsheet shows:
+header = 1, first data row = 2; for Parquet the record number + 1) and one VARCHAR column per
+contract column, named as in the contract whatever the header said. Columns the header lacks are
+NULL. Personal columns are never read, except `id_number`, which staging hashes at once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from pipelines.contract import FILE_SUFFIXES, TABLES_BY_NAME, Table, header_lookup
+
+SNIFF_BYTES = 4 << 20
+
+
+class InputFileError(Exception):
+    """A file that cannot be read at all: the build stops and names the file and the problem."""
+
+    def __init__(self, file: str, problem: str):
+        super().__init__(f"{file}: {problem}")
+        self.file = file
+        self.problem = problem
+
+
+@dataclass
+class RawInput:
+    """One input file registered in a DuckDB connection as a view of text columns."""
+
+    table: Table
+    path: Path
+    view: str
+    encoding: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+    # Records the reader itself could not split into columns: (line, reason).
+    unreadable_rows: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+
+def find_input_files(input_dir: Path) -> dict[str, Path]:
+    """The input file of every table present in the folder; two files for one table is an error."""
+    if not input_dir.is_dir():
+        raise InputFileError(str(input_dir), "输入目录不存在 (input folder not found)")
+    found: dict[str, Path] = {}
+    for path in sorted(input_dir.iterdir()):
+        if path.suffix.lower() not in FILE_SUFFIXES or path.stem not in TABLES_BY_NAME:
+            continue
+        if path.stem in found:
+            raise InputFileError(
+                path.name, f"表 {path.stem} 有两个输入文件（{found[path.stem].name} 和 {path.name}），只能保留一个"
+            )
+        found[path.stem] = path
+    return found
+
+
+def map_header(table: Table, file: str, header: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Map source header names to contract columns; unknown names are returned as ignored."""
+    lookup = header_lookup(table)
+    mapping: dict[str, str] = {}
+    ignored: list[str] = []
+    for raw in header:
+        key = str(raw).strip().lstrip("\ufeff").strip()
+        column = lookup.get(key) or lookup.get(key.lower())
+        if column is None:
+            if key:
+                ignored.append(key)
+            continue
+        if column in mapping.values():
+            raise InputFileError(file, f"列 {column} 在表头中出现了两次（{raw}）")
+        mapping[raw] = column
+    if not mapping:
+        raise InputFileError(file, "没有可识别的表头（第1行应为列名，例如 " + "、".join(table.column_names[:3]) + "）")
+    missing = [c for c in table.required_in_header if c not in mapping.values()]
+    if table.name == "residents" and not {"resident_id", "id_number"} & set(mapping.values()):
+        missing.insert(0, "resident_id")
+    if missing:
+        names = "、".join(f"{c}（{table.column(c).alias}）" for c in missing)
+        raise InputFileError(file, f"缺少必需的列：{names}")
+    return mapping, ignored
+
+
+def register(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> RawInput:
+    """Register the file as view `raw_<table>` in the connection and describe what was read."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _register_csv(con, path, table)
+    if suffix == ".xlsx":
+        return _register_excel(con, path, table)
+    if suffix == ".parquet":
+        return _register_parquet(con, path, table)
+    raise InputFileError(path.name, f"不支持的文件类型 {suffix}")
+
+
+def _quote(identifier: str) -> str:
+    return '"' + str(identifier).replace('"', '""') + '"'
+
+
+def _select_list(table: Table, mapping: dict[str, str], source_cast: str = "{}") -> str:
+    """The SELECT list that renames source columns to the contract and fills absent ones."""
+    by_column = {column: source for source, column in mapping.items()}
+    parts = []
+    for c in table.columns_read:
+        if c.name in by_column:
+            parts.append(f"{source_cast.format(_quote(by_column[c.name]))} as {c.name}")
+        else:
+            parts.append(f"null::varchar as {c.name}")
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------- CSV
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) or GB18030; anything else cannot be read."""
+    with path.open("rb") as fh:
+        sample = fh.read(SNIFF_BYTES)
+        more = fh.read(1) != b""
+    if not sample.strip():
+        raise InputFileError(path.name, "文件是空的（没有表头）")
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputFileError(path.name, "文件编码为 UTF-16，请另存为 UTF-8 或 GB18030 的 CSV")
+    if b"\x00" in sample:
+        raise InputFileError(path.name, "不是文本文件（含有二进制内容），无法作为 CSV 读取")
+    if more:  # do not judge by a multi-byte character cut at the end of the sample
+        sample = sample[: sample.rfind(b"\n") + 1] or sample
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            sample.decode(encoding)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    guess = from_bytes(sample[:65536]).best()
+    named = f"（看起来是 {guess.encoding}）" if guess is not None else ""
+    raise InputFileError(path.name, f"无法识别文件编码{named}；支持 UTF-8、带 BOM 的 UTF-8 和 GB18030/GBK")
+
+
+def _read_csv_arrow(path: Path, encoding: str, use_threads: bool) -> tuple[pa.Table, list]:
+    invalid: list = []
+
+    def keep_invalid(row) -> str:
+        invalid.append(row)
+        return "skip"
+
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(encoding=encoding, use_threads=use_threads, block_size=16 << 20),
+        parse_options=pacsv.ParseOptions(
+            newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=keep_invalid
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=None, strings_can_be_null=False, quoted_strings_can_be_null=False, auto_dict_encode=False
+        ),
+    )
+    return table, invalid
+
+
+def _register_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> RawInput:
+    encoding = detect_encoding(path)
+    try:
+        with path.open(encoding=encoding, newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputFileError(path.name, f"无法读取表头：{_short(exc)}") from None
+    mapping, ignored = map_header(table, path.name, header)
+    kept = {c.name for c in table.columns_read}
+    wanted = [source for source, column in mapping.items() if column in kept]
+    try:
+        data, invalid = _read_csv_arrow(path, encoding, use_threads=True)
+        if invalid and any(row.number is None for row in invalid):
+            data, invalid = _read_csv_arrow(path, encoding, use_threads=False)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path.name, f"文件中途出现非 {encoding} 编码的内容（字节位置约 {exc.start}）") from None
+    except (pa.ArrowInvalid, ValueError) as exc:
+        raise InputFileError(path.name, f"无法作为 CSV 读取：{_short(exc)}") from None
+    data = data.select(wanted).cast(pa.schema([(n, pa.string()) for n in wanted]))
+
+    unreadable: list[tuple[int, str]] = []
+    skipped_lines: list[int] = []
+    for row in invalid:
+        skipped_lines.append(row.number)
+        if (row.text or "").strip(" ,\r\n\t") == "":
+            continue  # a blank line is not a record
+        unreadable.append(
+            (row.number, f"列数不符：应有 {row.expected_columns} 列，实际 {row.actual_columns} 列")
+        )
+    # Rows the parser skipped keep their line numbers; the rows it kept fill the others in order.
+    lines = np.setdiff1d(np.arange(2, data.num_rows + len(skipped_lines) + 2), np.array(skipped_lines, dtype=np.int64))
+    data = data.append_column("_line", pa.array(lines[: data.num_rows], pa.int64()))
+    # A line whose every cell is empty is a blank record, not data.
+    arrow_name = f"arrow_{table.name}"
+    con.register(arrow_name, data)
+    select = _select_list(table, {s: c for s, c in mapping.items() if s in wanted})
+    blank = " and ".join(f"coalesce(trim({_quote(s)}), '') = ''" for s in wanted)
+    con.execute(f"create or replace temp view raw_{table.name} as select _line, {select} from {arrow_name} where not ({blank})")
+    return RawInput(table, path, f"raw_{table.name}", encoding, ignored, unreadable)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+# -------------------------------------------------------------------------------------- Excel
+
+
+def excel_cell_text(value: object) -> str | None:
+    """The text of an Excel cell as the contract reads it (dates in ISO, whole numbers without .0)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):  # a duration cell; keep it readable
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value) and abs(value) < 1e17:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def _register_excel(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> RawInput:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)
+    except Exception as exc:  # noqa: BLE001 -- calamine raises its own error types for every broken workbook
+        raise InputFileError(path.name, f"无法作为 Excel 工作簿读取：{_short(exc)}") from None
+    header_index = next((i for i, r in enumerate(rows) if any(v not in (None, "") for v in r)), None)
+    if header_index is None:
+        raise InputFileError(path.name, "工作表是空的（没有表头）")
+    header = [excel_cell_text(v) or "" for v in rows[header_index]]
+    mapping, ignored = map_header(table, path.name, header)
+    kept = {c.name for c in table.columns_read}
+    positions = {column: header.index(source) for source, column in mapping.items() if column in kept}
+    columns: dict[str, list] = {c: [] for c in positions}
+    lines: list[int] = []
+    for offset, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
+        cells = {c: excel_cell_text(row[i]) if i < len(row) else None for c, i in positions.items()}
+        if all(v is None or not str(v).strip() for v in cells.values()):
+            continue
+        lines.append(offset)
+        for c, v in cells.items():
+            columns[c].append(v)
+    data = pa.table({**{c: pa.array(v, pa.string()) for c, v in columns.items()}, "_line": pa.array(lines, pa.int64())})
+    arrow_name = f"arrow_{table.name}"
+    con.register(arrow_name, data)
+    select = _select_list(table, {c: c for c in positions})
+    con.execute(f"create or replace temp view raw_{table.name} as select _line, {select} from {arrow_name}")
+    return RawInput(table, path, f"raw_{table.name}", None, ignored)
+
+
+# ------------------------------------------------------------------------------------ Parquet
+
+
+def _register_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> RawInput:
+    import pyarrow.parquet as pq
+
+    try:
+        header = pq.read_schema(path).names
+    except Exception as exc:  # noqa: BLE001 -- pyarrow raises several types for a file that is not Parquet
+        raise InputFileError(path.name, f"无法作为 Parquet 读取：{_short(exc)}") from None
+    mapping, ignored = map_header(table, path.name, header)
+    kept = {c.name for c in table.columns_read}
+    wanted = {s: c for s, c in mapping.items() if c in kept}
+    select = _select_list(table, wanted, source_cast="cast({} as varchar)")
+    literal = str(path).replace("'", "''")
+    con.execute(
+        f"create or replace temp view raw_{table.name} as "
+        f"select file_row_number + 2 as _line, {select} "
+        f"from read_parquet('{literal}', file_row_number = true)"
+    )
+    return RawInput(table, path, f"raw_{table.name}", None, ignored)
