@@ -1,0 +1,191 @@
+"""Shared fixtures: the browser, a Streamlit server, and where screenshots go."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT_S = 60
+# Requests that never leave the browser.
+LOCAL_SCHEMES = {"blob", "data", "about", "chrome-error"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a browser page as `browser`, so `-m "not browser"` skips them all."""
+    for item in items:
+        if {"page", "context", "browser"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
+# --- browser (pytest-playwright) ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Launch Debian's Chromium (Playwright's own download is not available here); fail if missing."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(
+            f"{CHROMIUM} not found: install it with `apt-get install chromium fonts-noto-cjk` "
+            "(`make test` does this)",
+            pytrace=False,
+        )
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    """A 1080p wall-screen viewport in Chinese."""
+    return {
+        **browser_context_args,
+        "viewport": {"width": 1920, "height": 1080},
+        "locale": "zh-CN",
+        "timezone_id": "Asia/Shanghai",
+    }
+
+
+# --- Streamlit server ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _is_healthy(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+def _start_streamlit(script: str, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "streamlit", "run", script,
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        # Own process group, so stopping it also stops anything the app started.
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not _is_healthy(base_url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            log_tail = log_path.read_text(errors="replace")[-3000:]
+            pytest.fail(
+                f"streamlit run {script} did not answer {base_url}/_stcore/health "
+                f"(exit code {process.returncode}):\n{log_tail}",
+                pytrace=False,
+            )
+        time.sleep(0.25)
+    return process, base_url
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
+    """Factory `streamlit_server(db_path, env=None, script="app.py") -> base URL`, reused per arguments."""
+    servers: dict[tuple, tuple[subprocess.Popen, str]] = {}
+    logs = tmp_path_factory.mktemp("streamlit-logs")
+
+    def start(
+        db_path: str | os.PathLike | None,
+        env: Mapping[str, str] | None = None,
+        script: str | os.PathLike = "app.py",
+    ) -> str:
+        key = (str(db_path), tuple(sorted((env or {}).items())), str(script))
+        if key in servers and servers[key][0].poll() is None:
+            return servers[key][1]
+        process_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        if db_path is None:
+            process_env.pop("YIPING_DB", None)
+        else:
+            process_env["YIPING_DB"] = str(Path(db_path).resolve())
+        log_path = logs / f"server-{len(servers)}.log"
+        servers[key] = _start_streamlit(str(script), process_env, log_path)
+        return servers[key][1]
+
+    yield start
+    for process, _ in servers.values():
+        _stop(process)
+
+
+# --- what the browser did ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """`test-artifacts/` at the repository root (ignored by git), for screenshots."""
+    path = REPO_ROOT / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+class RequestLog:
+    """Every URL requested by a browser context, to check that none leaves the server."""
+
+    def __init__(self, page) -> None:
+        self.urls: list[str] = []
+        page.context.on("request", lambda request: self.urls.append(request.url))
+
+    def outside(self, base_url: str) -> list[str]:
+        """URLs whose host is not the host of base_url."""
+        server_host = urlsplit(base_url).hostname
+        return [
+            url
+            for url in self.urls
+            if urlsplit(url).scheme not in LOCAL_SCHEMES and urlsplit(url).hostname != server_host
+        ]
+
+    def assert_local(self, base_url: str) -> None:
+        """Fail listing every request that went anywhere but the server."""
+        outside = self.outside(base_url)
+        assert not outside, f"requests left {base_url}:\n" + "\n".join(outside)
+
+
+@pytest.fixture
+def record_requests() -> Callable[..., RequestLog]:
+    """Factory `record_requests(page) -> RequestLog`; call it before `page.goto`."""
+    return RequestLog
