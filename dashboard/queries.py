@@ -329,3 +329,265 @@ def kpis_with_previous(
     return current, previous
 
 
+
+
+# ----------------------------------------------------------------------------- region tree
+
+
+def children(db: str | os.PathLike, code: str, scope: str | None = None) -> pd.DataFrame:
+    """The regions one level below `code`, by code."""
+    check_scope(code, scope)
+    return _fetch_df(
+        db,
+        "select code, name, level, kind, lon, lat from regions where parent_code = ? order by code",
+        [str(code)],
+    )
+
+
+def ancestors(db: str | os.PathLike, code: str) -> pd.DataFrame:
+    """The region and every region above it, from the city down."""
+    prefixes = sorted({str(code)[:n] for n in (2, 6, 9, 12, 15) if n <= len(str(code))}, key=len)
+    return _fetch_df(
+        db,
+        "select code, name, level from regions where code in (select unnest(?::varchar[])) order by depth",
+        [prefixes],
+    )
+
+
+def region_names(db: str | os.PathLike, codes: list[str]) -> dict[str, str]:
+    """code -> name for the given codes."""
+    if not codes:
+        return {}
+    frame = _fetch_df(db, "select code, name from regions where code in (select unnest(?::varchar[]))", [codes])
+    return dict(zip(frame["code"], frame["name"], strict=True))
+
+
+# ------------------------------------------------------------------------------ overview
+
+_EVENTS_IN = """
+    from events
+    where grid_code >= $lo and grid_code < $hi
+      and reported_date between $start and $end
+      and status <> 'cancelled'
+"""
+
+
+def _event_params(code: str, period: Period) -> dict:
+    lo, hi = region_range(code)
+    return {"lo": lo, "hi": hi, "start": period.start, "end": period.end}
+
+
+def ranking(db: str | os.PathLike, code: str, start: DateLike, end: DateLike, scope: str | None = None) -> pd.DataFrame:
+    """The children of a region with their event rates in the period (擂台比武)."""
+    check_scope(code, scope)
+    period = Period.of(start, end)
+    child_length = {2: 6, 6: 9, 9: 12, 12: 15}.get(len(code))
+    if child_length is None:
+        return pd.DataFrame(columns=["code", "name", "total", "resolution_rate", "grassroots_rate", "satisfaction_rate"])
+    params = _event_params(code, period) | {"parent": code, "child_length": child_length}
+    return _fetch_df(
+        db,
+        f"""
+        with measures as (
+            select
+                substr(grid_code, 1, $child_length) as code,
+                count(*) as total,
+                count(*) filter (where status = 'resolved') as resolved,
+                count(*) filter (where resolved_on_time) as resolved_on_time,
+                count(*) filter (where category = 'dispute') as disputes,
+                count(*) filter (where category = 'dispute' and status = 'resolved' and resolved_grassroots)
+                    as disputes_grassroots,
+                count(*) filter (where satisfaction is not null) as rated,
+                count(*) filter (where satisfied) as satisfied
+            {_EVENTS_IN}
+            group by 1
+        )
+        select
+            regions.code,
+            regions.name,
+            coalesce(measures.total, 0) as total,
+            measures.resolved / nullif(measures.total, 0) as resolution_rate,
+            measures.resolved_on_time / nullif(measures.resolved, 0) as on_time_rate,
+            measures.disputes_grassroots / nullif(measures.disputes, 0) as grassroots_rate,
+            measures.satisfied / nullif(measures.rated, 0) as satisfaction_rate
+        from regions
+        left join measures using (code)
+        where regions.parent_code = $parent
+        order by regions.code
+        """,
+        params,
+    )
+
+
+def event_sheet(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, limit: int = 12, scope: str | None = None
+) -> pd.DataFrame:
+    """The newest open events of the period, overdue ones first, with their place and age."""
+    check_scope(code, scope)
+    period = Period.of(start, end)
+    params = _event_params(code, period) | {"limit": int(limit)}
+    return _fetch_df(
+        db,
+        f"""
+        with reference as (
+            -- ages are measured at the end of the period, or at the newest event if the data stops earlier
+            select least($end::date + interval 1 day, (select max(reported_at) from events)) as at
+        ),
+        open_events as (
+            select event_id, grid_code, community_code, township_code, category, status, reported_at, due_at,
+                description
+            {_EVENTS_IN}
+              and is_open
+        )
+        select
+            open_events.event_id,
+            open_events.reported_at,
+            coalesce(township.name, '') || ' ' || coalesce(community.name, '') as place,
+            open_events.category,
+            open_events.status,
+            epoch(reference.at - open_events.reported_at) / 3600.0 as age_hours,
+            open_events.due_at < reference.at as overdue,
+            open_events.description
+        from open_events
+        cross join reference
+        left join regions as community on community.code = open_events.community_code
+        left join regions as township on township.code = open_events.township_code
+        order by overdue desc, open_events.reported_at desc
+        limit $limit
+        """,
+        params,
+    )
+
+
+def event_trend(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, scope: str | None = None
+) -> pd.DataFrame:
+    """Events and resolution rate by month of report."""
+    check_scope(code, scope)
+    period = Period.of(start, end)
+    return _fetch_df(
+        db,
+        f"""
+        select
+            date_trunc('month', reported_date)::date as month,
+            count(*) as total,
+            count(*) filter (where status = 'resolved') as resolved,
+            count(*) filter (where status = 'resolved') / count(*) as resolution_rate
+        {_EVENTS_IN}
+        group by 1
+        order by 1
+        """,
+        _event_params(code, period),
+    )
+
+
+MAP_METRICS = ("events", "resolution_rate", "density", "overdue")
+
+
+def map_resolution(code: str) -> int:
+    """The H3 resolution the map uses for a region: coarser for larger regions."""
+    return {2: 6, 6: 8}.get(len(code), 9)
+
+
+def map_cells(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, scope: str | None = None
+) -> pd.DataFrame:
+    """Every H3 cell holding grids of the region, with each map metric (events, rates, density, overdue)."""
+    check_scope(code, scope)
+    period = Period.of(start, end)
+    resolution = map_resolution(code)
+    column = f"h3_r{resolution}"
+    params = _event_params(code, period) | {
+        "end_exclusive": dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time()),
+    }
+    frame = _fetch_df(
+        db,
+        f"""
+        with grids as (
+            select code, {column} as cell from regions
+            where level = 'grid' and code >= $lo and code < $hi
+        ),
+        people as (
+            select region_code as code, residents from population_by_region
+            where level = 'grid' and region_code >= $lo and region_code < $hi
+        ),
+        happened as (
+            select
+                grid_code as code,
+                count(*) as events,
+                count(*) filter (where status = 'resolved') as resolved,
+                count(*) filter (where is_open and due_at < $end_exclusive) as overdue
+            {_EVENTS_IN}
+            group by 1
+        )
+        select
+            grids.cell,
+            count(*) as grids,
+            coalesce(sum(people.residents), 0) as residents,
+            coalesce(sum(happened.events), 0) as events,
+            coalesce(sum(happened.resolved), 0) as resolved,
+            coalesce(sum(happened.overdue), 0) as overdue
+        from grids
+        left join people using (code)
+        left join happened using (code)
+        group by grids.cell
+        """,
+        params,
+    )
+    if frame.empty:
+        return frame.assign(resolution_rate=pd.Series(dtype=float), density=pd.Series(dtype=float))
+    import h3
+
+    area = {res: h3.average_hexagon_area(res, unit="km^2") for res in (resolution,)}[resolution]
+    frame["density"] = frame["residents"] / area
+    frame["resolution_rate"] = (frame["resolved"] / frame["events"].where(frame["events"] > 0)).astype(float)
+    return frame
+
+
+def child_positions(db: str | os.PathLike, code: str, scope: str | None = None) -> pd.DataFrame:
+    """Each child of the region at the centre of its grids, for labels on the map."""
+    check_scope(code, scope)
+    child_length = {2: 6, 6: 9, 9: 12, 12: 15}.get(len(code), len(code))
+    lo, hi = region_range(code)
+    return _fetch_df(
+        db,
+        """
+        with placed as (
+            select substr(code, 1, $child_length) as code, avg(lon) as lon, avg(lat) as lat,
+                min(lon) as lon_min, max(lon) as lon_max, min(lat) as lat_min, max(lat) as lat_max
+            from regions
+            where level = 'grid' and code >= $lo and code < $hi
+            group by 1
+        )
+        select regions.code, regions.name, placed.lon, placed.lat,
+            placed.lon_min, placed.lon_max, placed.lat_min, placed.lat_max
+        from placed
+        join regions using (code)
+        order by regions.code
+        """,
+        {"child_length": child_length, "lo": lo, "hi": hi},
+    )
+
+
+def boundaries(db: str | os.PathLike, codes: list[str]) -> pd.DataFrame:
+    """GeoJSON outlines of the given regions, when the input folder supplied them."""
+    if not codes:
+        return pd.DataFrame(columns=["code", "geometry"])
+    cur = cursor(db)
+    try:
+        present = cur.execute(
+            "select count(*) from information_schema.tables where table_name = 'boundaries'"
+        ).fetchall()[0][0]
+    finally:
+        cur.close()
+    if not present:
+        return pd.DataFrame(columns=["code", "geometry"])
+    return _fetch_df(
+        db, "select code, geometry from boundaries where code in (select unnest(?::varchar[]))", [codes]
+    )
+
+
+def economy_years(db: str | os.PathLike) -> list[int]:
+    """The years with collective-economy accounts, newest first."""
+    frame = _fetch_df(db, "select distinct year from collective_economy order by year desc")
+    return [int(y) for y in frame["year"]]

@@ -1,0 +1,30 @@
+"""Yiping 一屏: the router and frame. Page config, theme, shared filters, navigation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import frame
+from dashboard.filters import url_flags
+from dashboard.labels import t
+
+lang, kiosk, rotate = url_flags()
+st.set_page_config(
+    page_title=t("app_title", lang),
+    page_icon="🏙️",
+    layout="wide",
+    initial_sidebar_state="collapsed" if kiosk else "expanded",
+)
+frame.style(kiosk)
+
+pages = [
+    st.Page("pages/overview.py", title=t("overview", lang), icon=":material/dashboard:", url_path="overview",
+            default=True),
+]
+navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
+
+db = frame.ensure_database(lang)
+if db is not None:
+    st.session_state["filters"] = frame.filters_or_stop(db)
+    frame.watch_publication(db)
+    navigation.run()

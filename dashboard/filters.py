@@ -1,0 +1,243 @@
+"""The filters every page shares (region, period, year, language), kept in step with the URL.
+
+The URL is read once when a session starts and written back on every run, so a copied link
+reproduces the view. In kiosk mode there is no sidebar: the URL alone sets the view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import queries
+from dashboard.data import access_scope, ask
+from dashboard.labels import LANGS, level_label, t
+from pipelines.contract import CITY_CODE
+
+LEVEL_KEYS = ("district", "township", "community", "grid")
+PRESETS = ("preset_12m", "preset_this_year", "preset_last_year", "preset_90d", "preset_30d", "preset_custom")
+
+
+@dataclass
+class Filters:
+    """What the page shows: a region, a period, a collective-economy year, a language."""
+
+    db: Path
+    region: str
+    start: dt.date
+    end: dt.date
+    year: int
+    lang: str
+    kiosk: bool = False
+    rotate: int | None = None
+    scope: str | None = None
+    region_ok: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def period_text(self) -> str:
+        return f"{self.start.isoformat()} {t('up_to', self.lang)} {self.end.isoformat()}"
+
+
+def _param(name: str) -> str | None:
+    value = st.query_params.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _date_param(name: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(_param(name) or "")
+    except ValueError:
+        return None
+
+
+def _int_param(name: str) -> int | None:
+    try:
+        return int(_param(name) or "")
+    except ValueError:
+        return None
+
+
+def url_flags() -> tuple[str, bool, int | None]:
+    """Language, kiosk mode and rotation interval as the URL sets them."""
+    lang = _param("lang") if _param("lang") in LANGS else "zh"
+    kiosk = _param("kiosk") in ("1", "true", "yes")
+    rotate = _int_param("rotate")
+    return lang, kiosk, rotate if rotate and rotate > 0 else None
+
+
+def preset_period(preset: str, latest: dt.date) -> queries.Period | None:
+    """The dates of a period preset, counted back from the latest data day."""
+    if preset == "preset_12m":
+        return queries.twelve_months_ending(latest)
+    if preset == "preset_this_year":
+        return queries.Period(dt.date(latest.year, 1, 1), latest)
+    if preset == "preset_last_year":
+        return queries.Period(dt.date(latest.year - 1, 1, 1), dt.date(latest.year - 1, 12, 31))
+    if preset == "preset_90d":
+        return queries.Period(latest - dt.timedelta(days=89), latest)
+    if preset == "preset_30d":
+        return queries.Period(latest - dt.timedelta(days=29), latest)
+    return None
+
+
+def _seed_from_url(db: Path, latest: dt.date, scope: str | None) -> None:
+    """Put the URL's filters into the widgets' state, once per session."""
+    state = st.session_state
+    region = _param("region") or scope or CITY_CODE
+    state["_url_region"] = region
+    _set_region_keys(region)
+    start, end = _date_param("from"), _date_param("to")
+    state["preset"] = "preset_12m"
+    if start and end and start <= end:
+        match = next(
+            (p for p in PRESETS[:-1] if preset_period(p, latest) == queries.Period(start, end)), "preset_custom"
+        )
+        state["preset"] = match
+        state["custom_range"] = (start, end)
+    year = _int_param("year")
+    if year:
+        state["economy_year"] = year
+    state["lang_choice"] = _param("lang") if _param("lang") in LANGS else "zh"
+    state["_seeded"] = True
+
+
+def _set_region_keys(region: str) -> None:
+    state = st.session_state
+    for level, length in zip(LEVEL_KEYS, (6, 9, 12, 15), strict=True):
+        state[f"region_{level}"] = region[:length] if len(region) >= length else ""
+
+
+def drill_to(code: str) -> None:
+    """Show `code` next: applied before the widgets are drawn on the next run."""
+    st.session_state["_drill_to"] = code
+
+
+def _clear_below(level: str) -> None:
+    state = st.session_state
+    for lower in LEVEL_KEYS[LEVEL_KEYS.index(level) + 1 :]:
+        state[f"region_{lower}"] = ""
+
+
+def _region_widgets(db: Path, lang: str, scope: str | None) -> str:
+    """Cascading selects 区县 → 街镇 → 村社区 → 网格; each is searchable by typing."""
+    state = st.session_state
+    parent = scope or CITY_CODE
+    region = parent
+    for level, length in zip(LEVEL_KEYS, (6, 9, 12, 15), strict=True):
+        if length <= len(parent):
+            continue
+        options = ask("children", db, region, scope=scope)
+        if options.empty:
+            break
+        names = dict(zip(options["code"], options["name"], strict=True))
+        key = f"region_{level}"
+        if state.get(key) not in names:
+            state[key] = ""
+        choice = st.selectbox(
+            level_label(level, lang),
+            [""] + list(names),
+            format_func=lambda c, names=names: names.get(c) or f"— {t('all', lang)} —",
+            key=key,
+            on_change=_clear_below,
+            args=(level,),
+        )
+        if not choice:
+            break
+        region = choice
+    return region
+
+
+def shared_filters(db: Path) -> Filters:
+    """Draw the sidebar filters (not in kiosk mode) and return the filters the page applies."""
+    state = st.session_state
+    scope = access_scope()
+    lang, kiosk, rotate = url_flags()
+    latest = ask("default_period", db).end
+    if not state.get("_seeded"):
+        _seed_from_url(db, latest, scope)
+    if "_drill_to" in state:
+        _set_region_keys(state.pop("_drill_to"))
+        state["_url_region"] = None
+
+    if kiosk:
+        region = _param("region") or scope or CITY_CODE
+        start, end = _date_param("from"), _date_param("to")
+        period = queries.Period(start, end) if start and end and start <= end else queries.twelve_months_ending(latest)
+        year = _int_param("year") or period.end.year
+    else:
+        with st.sidebar:
+            lang = st.segmented_control(
+                t("language", state.get("lang_choice", "zh")), LANGS,
+                format_func=lambda code: {"zh": "中文", "en": "English"}[code], key="lang_choice",
+            ) or "zh"
+            st.markdown(f"**{t('region', lang)}**")
+            region = _region_widgets(db, lang, scope)
+            # A URL region that the selects cannot show (it does not exist) is kept, so the page says so.
+            url_region = state.get("_url_region")
+            if url_region and url_region != region and not _exists(db, url_region, scope):
+                region = url_region
+            preset = st.selectbox(t("period", lang), PRESETS, format_func=lambda p: t(p, lang), key="preset")
+            period = preset_period(preset, latest)
+            if period is None:
+                default = state.get("custom_range") or (latest - dt.timedelta(days=364), latest)
+                picked = st.date_input(t("date_range", lang), value=default, key="custom_range")
+                if isinstance(picked, tuple) and len(picked) == 2:
+                    period = queries.Period(*picked)
+                else:
+                    period = queries.Period(default[0], default[1])
+            years = ask("economy_years", db)
+            default_year = period.end.year
+            choices = sorted(set(years) | {default_year}, reverse=True)
+            if state.get("economy_year") not in choices:
+                state["economy_year"] = default_year
+            year = st.selectbox(t("economy_year", lang), choices, key="economy_year")
+
+    region_ok = _exists(db, region, scope)
+    filters = Filters(db, region, period.start, period.end, int(year), lang, kiosk, rotate, scope, region_ok)
+    _write_url(filters)
+    return filters
+
+
+def _exists(db: Path, code: str, scope: str | None) -> bool:
+    try:
+        ask("region", db, code, scope=scope)
+    except queries.QueryError:
+        return False
+    return True
+
+
+def _write_url(filters: Filters) -> None:
+    """Write the filters back to the URL, keeping kiosk, rotate and page parameters."""
+    wanted = {
+        "region": filters.region,
+        "from": filters.start.isoformat(),
+        "to": filters.end.isoformat(),
+        "year": str(filters.year),
+        "lang": filters.lang,
+    }
+    if filters.kiosk:
+        wanted["kiosk"] = "1"
+    if filters.rotate:
+        wanted["rotate"] = str(filters.rotate)
+    for key, value in st.query_params.to_dict().items():
+        if key not in wanted and key not in ("region", "from", "to", "year", "lang", "kiosk", "rotate"):
+            wanted[key] = value
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def page_choice(name: str, label: str, options: list[str], format_func, lang: str) -> str:
+    """A page's own filter (category, source ...) that lives in the URL like the shared ones."""
+    key = f"page_{name}"
+    if key not in st.session_state:
+        st.session_state[key] = _param(name) if _param(name) in options else options[0]
+    choice = st.selectbox(label, options, format_func=format_func, key=key)
+    if choice == options[0]:
+        if name in st.query_params:
+            del st.query_params[name]
+    elif st.query_params.get(name) != choice:
+        st.query_params[name] = choice
+    return choice

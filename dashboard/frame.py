@@ -1,0 +1,172 @@
+"""The frame around every page: style, the database check, the title bar, live refresh, rotation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import tempfile
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import queries
+from dashboard.data import DEFAULT_DB, ask, database_path
+from dashboard.filters import Filters, drill_to, shared_filters
+from dashboard.labels import t
+
+DEMO_SCALE = 0.02
+REFRESH_SECONDS = 30
+_build_lock = threading.Lock()
+
+BASE_CSS = """
+<style>
+  [data-testid="stMetric"] { background: #0f1f36; border: 1px solid #1f3a5c; border-radius: 6px;
+      padding: 8px 12px; }
+  [data-testid="stMetricLabel"] p { color: #8aa4c2; font-size: 0.95rem; }
+  [data-testid="stMetricValue"] { font-size: 1.9rem; font-weight: 600; color: #e2ecf7; }
+  .yp-bar { display: flex; align-items: baseline; gap: 18px; padding: 2px 0 6px 0;
+      border-bottom: 1px solid #1f3a5c; margin-bottom: 8px; }
+  .yp-title { font-size: 1.75rem; font-weight: 700; color: #e2ecf7; letter-spacing: 0.04em; }
+  .yp-sub { color: #8aa4c2; font-size: 1.05rem; }
+  .yp-badge { background: #b45309; color: #fff7ed; border-radius: 4px; padding: 2px 10px; font-weight: 600; }
+  .yp-right { margin-left: auto; color: #8aa4c2; font-size: 0.95rem; }
+  .yp-crumbs { color: #8aa4c2; font-size: 0.95rem; }
+  h3 { font-size: 1.15rem !important; padding: 0.2rem 0 0.3rem 0 !important; }
+</style>
+"""
+
+KIOSK_CSS = """
+<style>
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+  [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+  footer { display: none !important; }
+  .block-container, [data-testid="stMainBlockContainer"] { padding: 0.6rem 1.2rem 0 1.2rem !important;
+      max-width: 100% !important; }
+  [data-testid="stMetricValue"] { font-size: 2.2rem; }
+  [data-testid="stMetricLabel"] p { font-size: 1.05rem; }
+  html, body, [data-testid="stApp"], [data-testid="stMain"] { overflow: hidden !important; }
+</style>
+"""
+
+
+def style(kiosk: bool) -> None:
+    st.html(BASE_CSS + (KIOSK_CSS if kiosk else ""))
+
+
+def ensure_database(lang: str) -> Path | None:
+    """The database to read; builds the demo (with progress on the page) when the default is missing."""
+    db = database_path()
+    if db.exists():
+        return db
+    if db.resolve() != DEFAULT_DB.resolve():
+        st.error(f"{t('no_database', lang)} {db}")
+        st.info("python -m pipelines build --input <folder> --db " + str(db))
+        return None
+    with _build_lock:
+        if not db.exists():
+            _build_demo(db, lang)
+    return db
+
+
+def _build_demo(db: Path, lang: str) -> None:
+    from pipelines.build import build
+    from pipelines.demo import generate
+
+    bar = st.progress(0.0, text=t("building_demo", lang))
+
+    def show(stage: float, span: float):
+        def report(message: str, fraction: float) -> None:
+            bar.progress(min(1.0, stage + span * fraction), text=f"{t('building_demo', lang)} {message}")
+
+        return report
+
+    with tempfile.TemporaryDirectory(prefix="yiping-demo-") as folder:
+        generate(Path(folder), scale=DEMO_SCALE, progress=show(0.0, 0.5))
+        build(Path(folder), db, progress=show(0.5, 0.5))
+    bar.empty()
+
+
+def filters_or_stop(db: Path) -> Filters:
+    """The shared filters; a database that cannot be read stops the page with a clear message."""
+    try:
+        return shared_filters(db)
+    except queries.QueryError as exc:
+        st.error(f"{t('data_error', 'zh')}{exc}")
+        st.caption(t("data_error", "en") + str(exc))
+        st.stop()
+        raise
+
+
+def watch_publication(db: Path) -> None:
+    """Rerun the page when a new database is published, without a reload."""
+    st.session_state.setdefault("_publication", queries.publication(db))
+
+    @st.fragment(run_every=REFRESH_SECONDS)
+    def _watch() -> None:
+        now = queries.publication(db)
+        if now != st.session_state["_publication"]:
+            st.session_state["_publication"] = now
+            st.rerun(scope="app")
+
+    _watch()
+
+
+def shown_region(filters: Filters) -> str:
+    """The region on screen: the filter's, or in rotation the child whose turn it is."""
+    if not filters.rotate or not filters.region_ok:
+        return filters.region
+    kids = ask("children", filters.db, filters.region, scope=filters.scope)
+    if kids.empty:
+        return filters.region
+    index = st.session_state.get("_rotation", 0) % len(kids)
+    return str(kids["code"].iloc[index])
+
+
+def rotation(filters: Filters) -> None:
+    """Step to the next child every `rotate` seconds."""
+    if not filters.rotate:
+        return
+
+    import time
+
+    st.session_state.setdefault("_rotation_at", time.monotonic())
+
+    @st.fragment(run_every=filters.rotate)
+    def _step() -> None:
+        # The fragment also runs with the page; only a full interval moves the rotation on.
+        if time.monotonic() - st.session_state["_rotation_at"] >= filters.rotate - 0.5:
+            st.session_state["_rotation"] = st.session_state.get("_rotation", 0) + 1
+            st.session_state["_rotation_at"] = time.monotonic()
+            st.rerun(scope="app")
+
+    _step()
+
+
+def title_bar(filters: Filters, page_title: str, region_name: str, crumbs: str = "") -> None:
+    """Page title, region, period, the demo label and the time of publication. User text is escaped."""
+    info = ask("build_info", filters.db)
+    lang = filters.lang
+    published = info.get("published_at")
+    published_text = published.strftime("%Y-%m-%d %H:%M") if isinstance(published, dt.datetime) else "—"
+    badge = f'<span class="yp-badge">{html.escape(t("demo_data", lang))}</span>' if info.get("is_demo") else ""
+    rotating = f" · {html.escape(t('rotating', lang))}" if filters.rotate else ""
+    st.html(
+        f'<div class="yp-bar"><span class="yp-title">{html.escape(page_title)} · {html.escape(region_name)}</span>'
+        f'<span class="yp-sub">{html.escape(filters.period_text())}{rotating}</span>{badge}'
+        f'<span class="yp-right">{html.escape(t("published_at", lang))} {html.escape(published_text)}</span></div>'
+        + (f'<div class="yp-crumbs">{html.escape(crumbs)}</div>' if crumbs else "")
+    )
+
+
+def breadcrumb(filters: Filters, code: str) -> None:
+    """Buttons from the city down to the region; clicking one climbs back up."""
+    path = ask("ancestors", filters.db, code)
+    if len(path) <= 1:
+        return
+    columns = st.columns(len(path) + 4, gap="small")
+    for column, row in zip(columns, path.itertuples(), strict=False):
+        is_current = row.code == code
+        if column.button(row.name, key=f"crumb_{row.code}", disabled=is_current, type="tertiary"):
+            drill_to(row.code)
+            st.rerun()

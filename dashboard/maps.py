@@ -1,0 +1,140 @@
+"""Map builders: plain functions from DataFrames to a pydeck Deck. No Streamlit calls here.
+
+The map draws on a blank local style: no tile server, no request to any other host.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+# Served by Streamlit's static folder (server.enableStaticServing): a one-layer background style.
+LOCAL_STYLE = "app/static/map_style.json"
+
+# Low to high, on the dark background.
+SEQUENTIAL = [(12, 52, 86), (14, 86, 128), (16, 127, 166), (34, 172, 194), (134, 219, 224), (236, 252, 203)]
+# Bad to good, for rates.
+DIVERGING = [(239, 68, 68), (251, 146, 60), (250, 204, 21), (163, 230, 53), (52, 211, 153)]
+
+
+def _ramp(values: np.ndarray, colors: list[tuple[int, int, int]]) -> np.ndarray:
+    """Colours for values already scaled to [0, 1]; NaN gets a dim grey."""
+    stops = np.linspace(0, 1, len(colors))
+    palette = np.array(colors, dtype=float)
+    out = np.empty((len(values), 4), dtype=int)
+    for channel in range(3):
+        out[:, channel] = np.interp(np.nan_to_num(values, nan=0.0), stops, palette[:, channel]).round()
+    out[:, 3] = 210
+    missing = np.isnan(values)
+    out[missing] = (70, 85, 105, 140)
+    return out
+
+
+def cell_colors(frame: pd.DataFrame, metric: str) -> np.ndarray:
+    """RGBA per cell: rates on a red-to-green scale, counts and densities on a sequential one."""
+    values = frame[metric].astype(float).to_numpy()
+    if metric == "resolution_rate":
+        return _ramp(np.clip((values - 0.5) / 0.5, 0, 1), DIVERGING)
+    finite = values[np.isfinite(values)]
+    top = np.quantile(finite, 0.95) if len(finite) else 1.0
+    scaled = np.clip(values / top, 0, 1) if top > 0 else np.zeros_like(values)
+    if metric == "overdue":
+        return _ramp(scaled, [(40, 60, 90), (251, 146, 60), (239, 68, 68)])
+    return _ramp(scaled, SEQUENTIAL)
+
+
+def view_for(lon_min: float, lon_max: float, lat_min: float, lat_max: float, width: int = 900,
+             height: int = 560) -> pdk.ViewState:
+    """A view that fits the box in a map of the given pixel size."""
+    lon_span = max(lon_max - lon_min, 0.01)
+    lat_span = max(lat_max - lat_min, 0.01)
+    lat_mid = (lat_min + lat_max) / 2
+    zoom_lon = math.log2(width * 360 / (lon_span * 512))
+    zoom_lat = math.log2(height * 360 / (lat_span / math.cos(math.radians(lat_mid)) * 512))
+    zoom = max(3.0, min(zoom_lon, zoom_lat, 15.0) - 0.15)
+    return pdk.ViewState(longitude=(lon_min + lon_max) / 2, latitude=lat_mid, zoom=zoom, pitch=0, bearing=0)
+
+
+def region_map(
+    cells: pd.DataFrame,
+    metric: str,
+    labels: pd.DataFrame,
+    boundaries: pd.DataFrame | None = None,
+    height: int = 560,
+    width: int = 900,
+    tooltip_html: str | None = None,
+) -> pdk.Deck:
+    """Grids as H3 hexagons coloured by `metric`, the children labelled in Chinese, outlines if given."""
+    layers: list[pdk.Layer] = []
+    data = cells.copy()
+    if not data.empty:
+        colors = cell_colors(data, metric)
+        data["r"], data["g"], data["b"], data["a"] = colors.T
+        data["value"] = data[metric].astype(float).round(4)
+        layers.append(
+            pdk.Layer(
+                "H3HexagonLayer",
+                data=data[["cell", "r", "g", "b", "a", "value", "events", "residents", "overdue"]],
+                id="cells",
+                get_hexagon="cell",
+                get_fill_color="[r, g, b, a]",
+                stroked=False,
+                extruded=False,
+                pickable=True,
+                auto_highlight=True,
+            )
+        )
+    if boundaries is not None and not boundaries.empty:
+        features = [
+            {"type": "Feature", "properties": {"code": row.code}, "geometry": json.loads(row.geometry)}
+            for row in boundaries.itertuples()
+        ]
+        layers.append(
+            pdk.Layer(
+                "GeoJsonLayer",
+                data={"type": "FeatureCollection", "features": features},
+                id="boundaries",
+                stroked=True,
+                filled=False,
+                get_line_color=[148, 197, 255, 200],
+                line_width_min_pixels=1.5,
+            )
+        )
+    if not labels.empty:
+        names = labels.dropna(subset=["lon", "lat"])[["code", "name", "lon", "lat"]]
+        # deck.gl draws only the characters it is given; pydeck must pass them as a plain string.
+        character_set = pdk.types.String("".join(sorted(set("".join(names["name"].astype(str))) | set("0123456789"))))
+        layers.append(
+            pdk.Layer(
+                "TextLayer",
+                data=names,
+                id="labels",
+                get_position="[lon, lat]",
+                get_text="name",
+                get_size=16,
+                get_color=[235, 245, 255, 255],
+                # The browser's default sans-serif (Noto Sans CJK here): a named family shrinks the atlas.
+                character_set=character_set,
+                background=True,
+                get_background_color=[6, 20, 40, 170],
+                background_padding=[4, 2],
+                pickable=True,
+            )
+        )
+    if not labels.empty and labels["lon_min"].notna().any():
+        view = view_for(labels["lon_min"].min(), labels["lon_max"].max(), labels["lat_min"].min(),
+                        labels["lat_max"].max(), width, height)
+    else:
+        view = pdk.ViewState(longitude=107.8, latitude=30.0, zoom=6.2)
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=view,
+        map_style=LOCAL_STYLE,
+        map_provider=None,
+        tooltip={"html": tooltip_html or "{value}", "style": {"backgroundColor": "#0a1628", "color": "#e2ecf7"}},
+        height=height,
+    )

@@ -1,0 +1,124 @@
+"""一屏总览: the whole picture of a region on one screen."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, frame, maps, queries
+from dashboard import format as fmt
+from dashboard.cards import build_cards
+from dashboard.data import ask
+from dashboard.filters import Filters, drill_to
+from dashboard.labels import enum_label, kpi_label, t
+
+filters: Filters = st.session_state["filters"]
+lang = filters.lang
+frame.rotation(filters)
+code = frame.shown_region(filters)
+
+if not filters.region_ok:
+    frame.title_bar(filters, t("overview", lang), code)
+    st.error(f"{t('unknown_region', lang)}{code}")
+    st.stop()
+
+region = ask("region", filters.db, code, scope=filters.scope)
+frame.title_bar(filters, t("overview", lang), region["name"])
+
+# ------------------------------------------------------------------------------------ KPIs
+current, previous = ask("kpis_with_previous", filters.db, code, filters.start, filters.end, year=filters.year,
+                        scope=filters.scope)
+cards = build_cards(current, previous, lang)
+for row in (cards[:6], cards[6:]):
+    for column, card in zip(st.columns(6, gap="small"), row, strict=True):
+        column.metric(card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help,
+                      border=False)
+
+map_column, middle_column, sheet_column = st.columns([1.3, 1.0, 1.05], gap="medium")
+compact = filters.kiosk
+map_height = 600 if compact else 560
+
+# ------------------------------------------------------------------------------------- map
+with map_column:
+    metric = st.segmented_control(
+        t("map_metric", lang),
+        queries.MAP_METRICS,
+        format_func=lambda m: t(f"metric_{m}", lang),
+        default="events",
+        key="overview_map_metric",
+        label_visibility="collapsed",
+    ) or "events"
+    cells = ask("map_cells", filters.db, code, filters.start, filters.end, scope=filters.scope)
+    labels = ask("child_positions", filters.db, code, scope=filters.scope)
+    outlines = ask("boundaries", filters.db, list(labels["code"]) if not labels.empty else [])
+    tooltip = (
+        f"{t('metric_events', lang)}: {{events}}<br/>{kpi_label('residents', lang)}: {{residents}}"
+        f"<br/>{t('metric_overdue', lang)}: {{overdue}}"
+    )
+    deck = maps.region_map(cells, metric, labels, outlines, height=map_height, width=700, tooltip_html=tooltip)
+    st.pydeck_chart(deck, height=map_height, key="overview_map")
+
+# ------------------------------------------------------------------------ trend and ranking
+with middle_column:
+    st.subheader(t("trend", lang))
+    trend = ask("event_trend", filters.db, code, filters.start, filters.end, scope=filters.scope)
+    st.plotly_chart(charts.trend_chart(trend, lang, height=250), key="overview_trend",
+                    config={"displayModeBar": False})
+    st.subheader(t("ranking", lang))
+    ranking = ask("ranking", filters.db, code, filters.start, filters.end, scope=filters.scope)
+    if ranking.empty:
+        st.info(t("no_children", lang))
+    else:
+        table = ranking.sort_values("resolution_rate", ascending=False, na_position="last")
+        rate_columns = ["resolution_rate", "grassroots_rate", "satisfaction_rate"]
+        shown = table[["name", "total", *rate_columns]].rename(
+            columns={"name": t("region", lang), "total": kpi_label("total", lang),
+                     **{c: kpi_label(c, lang) for c in rate_columns}}
+        )
+
+        def highlight(column):
+            if column.name not in [kpi_label(c, lang) for c in rate_columns] or column.nunique() < 2:
+                return [""] * len(column)  # nothing to single out when all are equal
+            best, worst = column.max(), column.min()
+            return [
+                "background-color: rgba(52,211,153,0.35)" if v == best else
+                "background-color: rgba(248,113,113,0.35)" if v == worst else "" for v in column
+            ]
+
+        styled = shown.style.apply(highlight).format(
+            {kpi_label(c, lang): fmt.percent for c in rate_columns} | {kpi_label("total", lang): "{:,.0f}"}
+        )
+        selectable = {} if filters.kiosk else {"on_select": "rerun", "selection_mode": "single-row"}
+        event = st.dataframe(styled, hide_index=True, height=map_height - 330, key="overview_ranking",
+                             width="stretch", **selectable)
+        picked = event.selection.rows if not filters.kiosk and event and event.selection else []
+        if picked:
+            drill_to(str(table["code"].iloc[picked[0]]))
+            st.rerun()
+
+# ------------------------------------------------------------------------------ event sheet
+with sheet_column:
+    st.subheader(t("event_sheet", lang))
+
+    @st.fragment(run_every=frame.REFRESH_SECONDS)
+    def event_sheet() -> None:
+        sheet = queries.event_sheet(filters.db, code, filters.start, filters.end, limit=16, scope=filters.scope)
+        if sheet.empty:
+            st.info(t("no_events", lang))
+            return
+        shown = sheet.assign(
+            reported_at=sheet["reported_at"].dt.strftime("%m-%d %H:%M"),
+            category=[enum_label(c, lang) for c in sheet["category"]],
+            status=[enum_label(s, lang) for s in sheet["status"]],
+            age=[fmt_age(h, lang) for h in sheet["age_hours"]],
+            overdue=["⚠ " + t("overdue", lang) if o else "" for o in sheet["overdue"]],
+        )[["reported_at", "place", "category", "status", "age", "overdue", "description"]]
+        shown.columns = [t(c if c != "age" else "age", lang) for c in
+                         ["reported_at", "place", "category", "status", "age", "overdue", "description"]]
+        st.dataframe(shown, hide_index=True, height=map_height + 10, width="stretch")
+
+    def fmt_age(hours: float, lang: str) -> str:
+        if hours >= 48:
+            return f"{hours / 24:.0f}{t('days', lang)}"
+        return f"{hours:.0f}{t('hours', lang)}"
+
+    event_sheet()
