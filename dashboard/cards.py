@@ -62,7 +62,7 @@ def build_cards(
         before = previous[section][key] if previous else None
         delta = format_delta(kind, value, before, lang)
         color = {1: "normal", -1: "inverse", 0: "off"}[good]
-        if delta is not None and float(delta.lstrip("+").rstrip("%个百分点 p").replace(",", "")) == 0:
+        if delta is not None and float(delta.rstrip("%个百分点 p").replace(",", "")) == 0:
             delta, color = delta.replace("-", "+", 1), "off"  # no change: neither good nor bad
         basis = "previous_year" if section == "collective_economy" else "previous_period"
         help_text = _help(basis, before, kind, lang)

@@ -70,7 +70,9 @@ def change_in_points(current: float | None, previous: float | None, lang: str = 
 
 
 def change_relative(current: float | None, previous: float | None) -> str | None:
-    """The change of a count or amount, relative: '+5.2%'; None when there was nothing before."""
-    if current is None or not previous:
+    """The change of a count or amount, relative: '+5.2%'; from nothing, the absolute change: '+26'."""
+    if current is None or previous is None:
         return None
+    if previous == 0:
+        return f"{current - previous:+,.0f}"
     return f"{(current - previous) / previous * 100:+.1f}%"

@@ -45,7 +45,6 @@ KIOSK_CSS = """
       max-width: 100% !important; }
   [data-testid="stMetricValue"] { font-size: 2.2rem; }
   [data-testid="stMetricLabel"] p { font-size: 1.05rem; }
-  html, body, [data-testid="stApp"], [data-testid="stMain"] { overflow: hidden !important; }
 </style>
 """
 

@@ -573,15 +573,6 @@ def boundaries(db: str | os.PathLike, codes: list[str]) -> pd.DataFrame:
     """GeoJSON outlines of the given regions, when the input folder supplied them."""
     if not codes:
         return pd.DataFrame(columns=["code", "geometry"])
-    cur = cursor(db)
-    try:
-        present = cur.execute(
-            "select count(*) from information_schema.tables where table_name = 'boundaries'"
-        ).fetchall()[0][0]
-    finally:
-        cur.close()
-    if not present:
-        return pd.DataFrame(columns=["code", "geometry"])
     return _fetch_df(
         db, "select code, geometry from boundaries where code in (select unnest(?::varchar[]))", [codes]
     )

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import h3
+from duckdb.sqltypes import DOUBLE, INTEGER, VARCHAR
 import pyarrow.csv as pacsv
 
 from pipelines import readers, staging
@@ -36,6 +38,7 @@ MARTS = (
 )
 REJECT_COLUMNS = ("file", "line", "column", "value", "reason")
 DEMO_MARKER = "DEMO.json"
+BOUNDARIES_FILE = "boundaries.geojson"
 
 Progress = Callable[[str, float], None]
 
@@ -106,6 +109,7 @@ def build(input_dir: Path, db_path: Path, progress: Progress = _quiet, today: dt
                 con.execute(_mart_sql(mart))
                 step += 1
             progress("发布", step / steps)
+            _load_boundaries(con, input_dir / BOUNDARIES_FILE)
             _write_metadata(con, audit, input_dir, today)
             _write_rejects(con, rejects_building)
         finally:
@@ -148,6 +152,7 @@ def _configure(con: duckdb.DuckDBPyConnection, building: Path) -> None:
     con.execute("set memory_limit = ?", [os.environ.get("YIPING_BUILD_MEMORY", "6GB")])
     con.execute("set preserve_insertion_order = false")
     con.execute(staging.MACROS)
+    con.create_function("yp_h3", _h3_cell, [DOUBLE, DOUBLE, INTEGER], VARCHAR)
     con.execute(NEUTRALIZE_SQL_MACRO)
     con.execute(
         "create temp table sla_hours as select * from (values "
@@ -157,6 +162,14 @@ def _configure(con: duckdb.DuckDBPyConnection, building: Path) -> None:
     con.execute(
         "create temp table rejects (file varchar, line bigint, \"column\" varchar, value varchar, reason varchar)"
     )
+
+
+# Map resolutions: the city is drawn with cells of ~36 km², a district ~0.7 km², below that ~0.1 km².
+H3_RESOLUTIONS = (6, 8, 9)
+
+
+def _h3_cell(lat: float, lon: float, resolution: int) -> str:
+    return h3.latlng_to_cell(lat, lon, resolution)
 
 
 def _key_sql(table: Table) -> str:
@@ -238,6 +251,32 @@ def _mart_sql(name: str) -> str:
     text = (SQL_DIR / "marts" / f"{name}.sql").read_text(encoding="utf-8")
     text = text.replace("{{ city_code }}", f"'{CITY_CODE}'").replace("{{ city_name }}", f"'{CITY_NAME}'")
     return f"create table {name} as\n{text}"
+
+
+def _load_boundaries(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Region outlines keyed by code, from an optional GeoJSON FeatureCollection beside the tables."""
+    rows: list[tuple[str, str]] = []
+    if path.exists():
+        try:
+            collection = json.loads(path.read_text(encoding="utf-8-sig"))
+            features = collection["features"] if collection.get("type") == "FeatureCollection" else None
+        except (ValueError, AttributeError, KeyError, UnicodeDecodeError) as exc:
+            raise readers.InputFileError(path.name, f"不是有效的 GeoJSON：{str(exc)[:120]}") from None
+        if not isinstance(features, list):
+            raise readers.InputFileError(path.name, "应为 GeoJSON FeatureCollection")
+        for number, feature in enumerate(features, start=1):
+            properties = feature.get("properties") or {}
+            code = str(properties.get("code") or properties.get("区划代码") or "").strip()
+            geometry = feature.get("geometry")
+            if not code or not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+                raise readers.InputFileError(
+                    path.name, f"第 {number} 个要素缺少 properties.code 或 Polygon/MultiPolygon 几何"
+                )
+            rows.append((code, json.dumps(geometry, separators=(",", ":"))))
+    con.execute("create table boundaries (code varchar, geometry varchar)")
+    if rows:
+        con.executemany("insert into boundaries values (?, ?)", rows)
+        con.execute("delete from boundaries where code not in (select code from regions)")
 
 
 def _write_metadata(con: duckdb.DuckDBPyConnection, audit: list[FileAudit], input_dir: Path, today: dt.date) -> None:

@@ -189,3 +189,19 @@ class RequestLog:
 def record_requests() -> Callable[..., RequestLog]:
     """Factory `record_requests(page) -> RequestLog`; call it before `page.goto`."""
     return RequestLog
+
+
+# ------------------------------------------------------------------------------ demo data
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo database, built once per session through the real demo and build commands."""
+    from pipelines.build import build
+    from pipelines.demo import generate
+
+    folder = tmp_path_factory.mktemp("demo")
+    generate(folder / "input", scale=0.002, seed=7)
+    db = folder / "db" / "yiping.duckdb"
+    build(folder / "input", db)
+    return db

@@ -1,0 +1,113 @@
+"""The overview page under AppTest: every KPI card shows what `kpis` returns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import queries
+from dashboard.cards import OVERVIEW_CARDS, build_cards
+from dashboard.labels import kpi_label, t
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def run_overview(db, monkeypatch, **params) -> AppTest:
+    """Run app.py (the overview is the default page) with the given URL parameters."""
+    monkeypatch.setenv("YIPING_DB", str(db))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def a_grid(db) -> str:
+    """A grid that has events."""
+    cur = queries.cursor(db)
+    try:
+        return cur.execute("select grid_code from events group by 1 order by count(*) desc limit 1").fetchall()[0][0]
+    finally:
+        cur.close()
+
+
+@pytest.mark.parametrize(
+    "region, period, lang",
+    [
+        ("50", None, "zh"),
+        ("500153", ("2023-01-01", "2023-12-31"), "zh"),
+        ("500153001", ("2024-01-01", "2024-06-30"), "zh"),
+        ("grid", ("2023-01-01", "2024-12-31"), "zh"),
+        ("500103", ("2024-01-01", "2024-12-31"), "en"),
+    ],
+)
+def test_cards_show_the_kpis(demo_db, monkeypatch, region, period, lang):
+    code = a_grid(demo_db) if region == "grid" else region
+    params = {"region": code, "lang": lang}
+    if period:
+        params.update({"from": period[0], "to": period[1]})
+    at = run_overview(demo_db, monkeypatch, **params)
+    assert not at.exception, at.exception
+    start, end = period or (queries.default_period(demo_db).start, queries.default_period(demo_db).end)
+    current, previous = queries.kpis_with_previous(demo_db, code, start, end)
+    expected = build_cards(current, previous, lang)
+    shown = [(m.label, m.value, m.delta) for m in at.metric]
+    assert shown == [(c.label, c.value, c.delta or "") for c in expected]
+    assert [m.label for m in at.metric] == [kpi_label(key, lang) for _, key, _, _ in OVERVIEW_CARDS]
+
+
+def test_period_with_no_data_says_so(demo_db, monkeypatch):
+    at = run_overview(demo_db, monkeypatch, region="500153", **{"from": "2010-01-01", "to": "2010-12-31"})
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}[kpi_label("total")] == "0"
+    assert any(t("no_events") in info.value for info in at.info)
+
+
+def test_unknown_region_is_a_message_not_a_traceback(demo_db, monkeypatch):
+    at = run_overview(demo_db, monkeypatch, region="500199")
+    assert not at.exception
+    assert any("500199" in error.value for error in at.error)
+
+
+def test_missing_database_is_a_message(tmp_path, monkeypatch):
+    at = run_overview(tmp_path / "nothing.duckdb", monkeypatch)
+    assert not at.exception
+    assert any(t("no_database") in error.value for error in at.error)
+
+
+def test_a_file_that_is_not_a_database_is_a_message(tmp_path, monkeypatch):
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(b"not a database at all")
+    at = run_overview(broken, monkeypatch)
+    assert not at.exception
+    assert at.error
+
+
+def test_english_switches_every_label(demo_db, monkeypatch):
+    at = run_overview(demo_db, monkeypatch, lang="en")
+    assert not at.exception
+    texts = [m.label for m in at.metric] + [h.value for h in at.subheader]
+    assert texts and not any("\u4e00" <= ch <= "\u9fff" for text in texts for ch in text)
+
+
+def test_url_carries_the_filters_back(demo_db, monkeypatch):
+    at = run_overview(demo_db, monkeypatch, region="500153", **{"from": "2023-01-01", "to": "2023-12-31"})
+    assert at.query_params["region"] == "500153"
+    assert at.query_params["from"] == "2023-01-01"
+    assert at.query_params["to"] == "2023-12-31"
+    assert at.query_params["year"] == "2023"
+    assert at.query_params["lang"] == "zh"
+
+
+def test_scope_confines_the_page(demo_db, monkeypatch):
+    monkeypatch.setenv("YIPING_SCOPE", "500153")
+    at = run_overview(demo_db, monkeypatch, region="500103")
+    assert not at.exception
+    assert at.error and not at.metric
+
+
+def test_demo_label_and_publication_time(demo_db, monkeypatch):
+    at = run_overview(demo_db, monkeypatch)
+    bar = " ".join(str(h.proto) for h in at.get("html"))
+    assert t("demo_data") in bar and t("published_at") in bar
