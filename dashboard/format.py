@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 YI = 100_000_000
 WAN = 10_000
 
@@ -49,7 +51,7 @@ def money(yuan: float | None, lang: str = "zh") -> str:
 
 
 def percent(rate: float | None, digits: int = 1) -> str:
-    if rate is None or (isinstance(rate, float) and math.isnan(rate)):
+    if rate is None or rate is pd.NA or (isinstance(rate, float) and math.isnan(rate)):
         return "—"
     return f"{rate * 100:.{digits}f}%"
 

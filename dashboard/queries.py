@@ -462,23 +462,36 @@ def event_sheet(
 def event_trend(
     db: str | os.PathLike, code: str, start: DateLike, end: DateLike, scope: str | None = None
 ) -> pd.DataFrame:
-    """Events and resolution rate by month of report."""
+    """Events and resolution rate by month of report; months without events are there with zero."""
     check_scope(code, scope)
     period = Period.of(start, end)
-    return _fetch_df(
+    frame = _fetch_df(
         db,
         f"""
+        with months as (
+            select unnest(generate_series(date_trunc('month', $start::date), $end::date, interval 1 month))::date
+                as month
+        ),
+        counted as (
+            select
+                date_trunc('month', reported_date)::date as month,
+                count(*) as total,
+                count(*) filter (where status = 'resolved') as resolved
+            {_EVENTS_IN}
+            group by 1
+        )
         select
-            date_trunc('month', reported_date)::date as month,
-            count(*) as total,
-            count(*) filter (where status = 'resolved') as resolved,
-            count(*) filter (where status = 'resolved') / count(*) as resolution_rate
-        {_EVENTS_IN}
-        group by 1
+            months.month,
+            coalesce(counted.total, 0) as total,
+            coalesce(counted.resolved, 0) as resolved,
+            counted.resolved / nullif(counted.total, 0) as resolution_rate
+        from months
+        left join counted using (month)
         order by 1
         """,
         _event_params(code, period),
     )
+    return frame if frame["total"].sum() > 0 else frame.iloc[0:0]
 
 
 MAP_METRICS = ("events", "resolution_rate", "density", "overdue")

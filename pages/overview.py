@@ -85,7 +85,8 @@ with middle_column:
             ]
 
         styled = shown.style.apply(highlight).format(
-            {kpi_label(c, lang): fmt.percent for c in rate_columns} | {kpi_label("total", lang): "{:,.0f}"}
+            {kpi_label(c, lang): fmt.percent for c in rate_columns} | {kpi_label("total", lang): "{:,.0f}"},
+            na_rep="—",
         )
         selectable = {} if filters.kiosk else {"on_select": "rerun", "selection_mode": "single-row"}
         event = st.dataframe(styled, hide_index=True, height=map_height - 330, key="overview_ranking",
