@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import tempfile
 import threading
 from pathlib import Path
@@ -16,7 +17,8 @@ from dashboard.filters import Filters, drill_to, shared_filters
 from dashboard.labels import t
 
 DEMO_SCALE = 0.02
-REFRESH_SECONDS = 30
+# How often the page looks for a new publish and refreshes its live parts (YIPING_REFRESH_SECONDS).
+REFRESH_SECONDS = max(1, int(os.environ.get("YIPING_REFRESH_SECONDS", "30")))
 _build_lock = threading.Lock()
 
 BASE_CSS = """

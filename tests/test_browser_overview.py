@@ -109,3 +109,49 @@ def test_english_in_the_browser(demo_db, streamlit_server, page, artifacts_dir):
     page.screenshot(path=str(artifacts_dir / "overview_kiosk_en.png"))
     assert kpi_label("resolution_rate", "en") in card_values(page)
     assert page.get_by_text(t("event_sheet", "en")).first.is_visible()
+
+
+def title_text(page) -> str:
+    return page.locator(".yp-title").first.inner_text()
+
+
+def test_rotation_steps_through_the_children(demo_db, streamlit_server, page, artifacts_dir):
+    base = streamlit_server(demo_db)
+    page.goto(f"{base}/?kiosk=1&region=500153&rotate=3")
+    wait_for_cards(page)
+    seen = {title_text(page)}
+    for _ in range(3):
+        page.wait_for_function(
+            "t => document.querySelector('.yp-title') && document.querySelector('.yp-title').innerText !== t",
+            arg=title_text(page), timeout=20_000,
+        )
+        seen.add(title_text(page))
+    children = queries.children(demo_db, "500153")
+    assert len(seen) >= 3
+    assert all(any(name in title for name in children["name"]) for title in seen)
+    assert "rotate=3" in page.url and "region=500153" in page.url
+    page.screenshot(path=str(artifacts_dir / "overview_rotation.png"))
+
+
+def test_a_new_publish_shows_without_reload(tmp_path, streamlit_server, page):
+    from pipelines.build import build
+    from pipelines.demo import generate
+
+    db = tmp_path / "db" / "live.duckdb"
+    generate(tmp_path / "small", scale=0.001, seed=1)
+    generate(tmp_path / "large", scale=0.003, seed=2)
+    build(tmp_path / "small", db)
+    base = streamlit_server(db, env={"YIPING_REFRESH_SECONDS": "2"})
+    page.goto(f"{base}/?kiosk=1")
+    wait_for_cards(page)
+    before = card_values(page)[kpi_label("residents")]
+    build(tmp_path / "large", db)
+    page.wait_for_function(
+        "([label, old]) => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].some("
+        "m => m.innerText.includes(label) && !m.innerText.includes(old))",
+        arg=[kpi_label("residents"), before], timeout=30_000,
+    )
+    period = queries.default_period(db)
+    expected = queries.kpis(db, "50", period.start, period.end)["population"]["residents"]
+    assert card_values(page)[kpi_label("residents")] != before
+    assert expected > 0
