@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.contract import CITY_CODE, TAGS
+from pipelines.contract import CITY_CODE, SUPPRESS_BELOW, TAGS
 
 DateLike = dt.date | str
 
@@ -47,12 +47,33 @@ def cursor(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
         cached = _connections.get(path)
         if cached is None or cached[0] != identity:
             try:
-                connection = duckdb.connect(path, read_only=True)
+                connection = _open(path)
             except duckdb.Error as exc:
                 raise QueryError(f"无法打开数据库 {db}：{str(exc).splitlines()[0]}") from None
             _connections[path] = (identity, connection)
             cached = _connections[path]
-        return cached[1].cursor()
+        handed_out = cached[1].cursor()
+    handed_out.execute(f"use {_PUBLISHED}")
+    return handed_out
+
+
+_PUBLISHED = "published"
+
+
+def _open(path: str) -> duckdb.DuckDBPyConnection:
+    """A connection to the file at `path` as it is now.
+
+    Not `duckdb.connect(path)`: DuckDB keeps one database instance per path in a process, so after a
+    publish it would hand back the replaced file for as long as any cursor on it lives
+    (duckdb/duckdb#15912). A fresh in-memory instance that attaches the file reads what is there now.
+    """
+    connection = duckdb.connect(":memory:")
+    try:
+        connection.execute(f"attach '{path.replace(chr(39), chr(39) * 2)}' as {_PUBLISHED} (read_only)")
+    except duckdb.Error:
+        connection.close()
+        raise
+    return connection
 
 
 def publication(db: str | os.PathLike) -> tuple[int, int]:
@@ -187,27 +208,36 @@ housing as (
     select * from housing_by_region where region_code = $region
 ),
 
-events_in_period as (
-    select *
-    from events
-    where grid_code >= $lo and grid_code < $hi
+event_counts as (
+    select
+        coalesce(sum(total), 0) as total,
+        coalesce(sum(resolved), 0) as resolved,
+        coalesce(sum(resolved_on_time), 0) as resolved_on_time,
+        coalesce(sum(disputes), 0) as disputes,
+        coalesce(sum(disputes_grassroots), 0) as disputes_grassroots,
+        coalesce(sum(rated), 0) as rated,
+        coalesce(sum(satisfied), 0) as satisfied
+    from events_by_region_day
+    where region_code = $region
       and reported_date between $start and $end
-      and status <> 'cancelled'
 ),
 
-event_measures as (
-    select
-        count(*) as total,
-        count(*) filter (where status = 'resolved') as resolved,
-        count(*) filter (where resolved_on_time) as resolved_on_time,
-        median(hours_to_resolve) as median_hours_to_resolve,
-        count(*) filter (where category = 'dispute') as disputes,
-        count(*) filter (where category = 'dispute' and status = 'resolved' and resolved_grassroots)
-            as disputes_grassroots,
-        count(*) filter (where satisfaction is not null) as rated,
-        count(*) filter (where satisfied) as satisfied,
-        count(*) filter (where is_open and due_at < $end_exclusive) as overdue_open
-    from events_in_period
+resolve_time as (
+    -- the one measure that cannot be summed: the events table is clustered by district and time
+    select median(ms_to_resolve) / 3600000.0 as median_hours_to_resolve
+    from events
+    where district_code >= $district_lo and district_code < $district_hi
+      and grid_code >= $lo and grid_code < $hi
+      and reported_date between $start and $end
+      and is_resolved
+),
+
+overdue as (
+    select count(*) as overdue_open
+    from events_open
+    where grid_code >= $lo and grid_code < $hi
+      and reported_date between $start and $end
+      and due_at < $end_exclusive
 ),
 
 economy as (
@@ -227,9 +257,13 @@ select
     {", ".join(f"population.{tag}" for tag in TAGS)},
     elderly.elderly,
     housing.units, housing.rented, housing.vacant,
-    event_measures.*,
+    event_counts.*,
+    resolve_time.*,
+    overdue.*,
     economy.*
-from event_measures
+from event_counts
+cross join resolve_time
+cross join overdue
 cross join economy
 cross join elderly
 left join population on true
@@ -257,10 +291,13 @@ def kpis(
     period = Period.of(start, end)
     year = int(year) if year is not None else period.end.year
     lo, hi = region_range(code)
+    district_lo, district_hi = region_range(code[:6])
     params = {
         "region": code,
         "lo": lo,
         "hi": hi,
+        "district_lo": district_lo,
+        "district_hi": district_hi,
         "start": period.start,
         "end": period.end,
         "end_exclusive": dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time()),
@@ -366,15 +403,19 @@ def region_names(db: str | os.PathLike, codes: list[str]) -> dict[str, str]:
 
 _EVENTS_IN = """
     from events
-    where grid_code >= $lo and grid_code < $hi
+    where district_code >= $district_lo and district_code < $district_hi
+      and grid_code >= $lo and grid_code < $hi
       and reported_date between $start and $end
-      and status <> 'cancelled'
+      and is_counted
 """
 
 
 def _event_params(code: str, period: Period) -> dict:
+    """Parameters of _EVENTS_IN; the district bounds let DuckDB skip row groups of other districts."""
     lo, hi = region_range(code)
-    return {"lo": lo, "hi": hi, "start": period.start, "end": period.end}
+    district_lo, district_hi = region_range(code[:6])
+    return {"lo": lo, "hi": hi, "district_lo": district_lo, "district_hi": district_hi,
+            "start": period.start, "end": period.end}
 
 
 def ranking(db: str | os.PathLike, code: str, start: DateLike, end: DateLike, scope: str | None = None) -> pd.DataFrame:
@@ -595,3 +636,751 @@ def economy_years(db: str | os.PathLike) -> list[int]:
     """The years with collective-economy accounts, newest first."""
     frame = _fetch_df(db, "select distinct year from collective_economy order by year desc")
     return [int(y) for y in frame["year"]]
+
+
+# --------------------------------------------------------------------------- analyst pages
+
+# SPEC section 7: a special-care count below SUPPRESS_BELOW in a unit smaller than a township shows as "<5".
+SMALL_UNIT_LEVELS = ("community", "grid")
+SUPPRESSED_TEXT = f"<{SUPPRESS_BELOW}"
+AGE_BAND_YEARS = 5
+OLDEST_AGE_BAND = 85
+CHAIN_LEVELS = ("grid", "community", "township", "district")
+
+
+def _level_of(code: str) -> str:
+    return {2: "city", 6: "district", 9: "township", 12: "community", 15: "grid"}.get(len(code), "grid")
+
+
+def _child_length(code: str) -> int:
+    """The code length of the region's children; a grid's own length for a grid."""
+    return {2: 6, 6: 9, 9: 12, 12: 15}.get(len(code), len(code))
+
+
+def _suppressed(frame: pd.DataFrame, counts: list[str], small: pd.Series) -> pd.DataFrame:
+    """Replace counts below SUPPRESS_BELOW in small units by NA, with the text to show beside each."""
+    out = frame.copy()
+    for column in counts:
+        values = out[column].astype("Int64")
+        hidden = small & (values < SUPPRESS_BELOW)
+        out[column] = values.mask(hidden)
+        out[f"{column}_shown"] = [
+            SUPPRESSED_TEXT if h else f"{int(v):,}" for h, v in zip(hidden, values.fillna(0), strict=True)
+        ]
+    return out
+
+
+def special_care(db: str | os.PathLike, code: str, scope: str | None = None) -> pd.DataFrame:
+    """The region's residents per special-care tag; "<5" (count NA) in a community or grid."""
+    code = str(code)
+    check_scope(code, scope)
+    frame = _fetch_df(
+        db,
+        f"select {', '.join(TAGS)} from population_by_region where region_code = ?",
+        [code],
+    )
+    if frame.empty:
+        return pd.DataFrame({"tag": pd.Series(dtype=str), "residents": pd.Series(dtype="Int64"),
+                             "residents_shown": pd.Series(dtype=str)})
+    long = pd.DataFrame({"tag": list(TAGS), "residents": [int(frame[tag].iloc[0]) for tag in TAGS]})
+    small = pd.Series(_level_of(code) in SMALL_UNIT_LEVELS, index=long.index)
+    return _suppressed(long, ["residents"], small)
+
+
+def special_care_by_child(db: str | os.PathLike, code: str, scope: str | None = None) -> pd.DataFrame:
+    """Each child region's residents per special-care tag, one row per child and tag, suppressed below 5
+    in communities and grids."""
+    code = str(code)
+    check_scope(code, scope)
+    frame = _fetch_df(
+        db,
+        f"""
+        select regions.code, regions.name, regions.level, {", ".join(f"people.{tag}" for tag in TAGS)}
+        from regions
+        join population_by_region as people
+            on people.region_code = regions.code
+        where regions.parent_code = ?
+        order by regions.code
+        """,
+        [code],
+    )
+    long = frame.melt(id_vars=["code", "name", "level"], value_vars=list(TAGS), var_name="tag",
+                      value_name="residents")
+    order = {tag: number for number, tag in enumerate(TAGS)}
+    long = long.sort_values(["code", "tag"], key=lambda s: s.map(order) if s.name == "tag" else s)
+    long = long.reset_index(drop=True)
+    return _suppressed(long, ["residents"], long["level"].isin(SMALL_UNIT_LEVELS))
+
+
+def age_pyramid(db: str | os.PathLike, code: str, end: DateLike, scope: str | None = None) -> pd.DataFrame:
+    """Residents by five-year age band and gender, ages counted as year(end) − birth year (85+ together)."""
+    code = str(code)
+    check_scope(code, scope)
+    year = _as_date(end).year
+    frame = _fetch_df(
+        db,
+        """
+        select
+            least(($year - birth_year) // $band * $band, $oldest) as age_start,
+            gender,
+            sum(residents) as residents
+        from residents_by_region_age
+        where region_code = $region
+          and birth_year <= $year
+        group by all
+        order by age_start, gender
+        """,
+        {"region": code, "year": year, "band": AGE_BAND_YEARS, "oldest": OLDEST_AGE_BAND},
+    )
+    frame["age_start"] = frame["age_start"].astype(int)
+    frame["residents"] = frame["residents"].astype(int)
+    frame.insert(
+        0,
+        "age_group",
+        [f"{a}+" if a >= OLDEST_AGE_BAND else f"{a}-{a + AGE_BAND_YEARS - 1}" for a in frame["age_start"]],
+    )
+    return frame
+
+
+def population_composition(db: str | os.PathLike, code: str, scope: str | None = None) -> pd.DataFrame:
+    """The region's residents by residence type, with each type's share."""
+    code = str(code)
+    check_scope(code, scope)
+    frame = _fetch_df(
+        db,
+        """
+        unpivot (select registered, floating, overseas from population_by_region where region_code = ?)
+        on registered, floating, overseas
+        into name residence_type value residents
+        """,
+        [code],
+    )
+    total = frame["residents"].sum()
+    frame["share"] = frame["residents"] / total if total else float("nan")
+    return frame
+
+
+def population_by_child(
+    db: str | os.PathLike, code: str, end: DateLike, scope: str | None = None
+) -> pd.DataFrame:
+    """Each child region's residents with its elderly (age ≥ 60 in year(end)) and floating shares."""
+    code = str(code)
+    check_scope(code, scope)
+    return _fetch_df(
+        db,
+        """
+        with kids as (
+            select code, name, level from regions where parent_code = $region
+        ),
+
+        elderly as (
+            select region_code as code, sum(residents) as elderly
+            from residents_by_region_age
+            where region_code in (select code from kids)
+              and birth_year <= $elderly_born_by
+            group by 1
+        )
+
+        select
+            kids.code,
+            kids.name,
+            kids.level,
+            people.residents,
+            people.households,
+            people.floating,
+            coalesce(elderly.elderly, 0)::bigint as elderly,
+            coalesce(elderly.elderly, 0) / nullif(people.residents, 0) as elderly_share,
+            people.floating / nullif(people.residents, 0) as floating_share
+        from kids
+        join population_by_region as people
+            on people.region_code = kids.code
+        left join elderly using (code)
+        order by kids.code
+        """,
+        {"region": code, "elderly_born_by": _as_date(end).year - 60},
+    )
+
+
+def cell_children(db: str | os.PathLike, code: str, scope: str | None = None) -> pd.DataFrame:
+    """Each map cell of the region with the child region holding most of its grids: where a click drills."""
+    code = str(code)
+    check_scope(code, scope)
+    lo, hi = region_range(code)
+    column = f"h3_r{map_resolution(code)}"
+    return _fetch_df(
+        db,
+        f"""
+        with grids as (
+            select {column} as cell, substr(code, 1, $child_length) as child
+            from regions
+            where level = 'grid' and code >= $lo and code < $hi
+        ),
+
+        counted as (
+            select cell, child, count(*) as grids from grids group by all
+        ),
+
+        dominant as (
+            select cell, first(child order by grids desc, child) as code from counted group by cell
+        )
+
+        select dominant.cell, dominant.code, regions.name
+        from dominant
+        join regions using (code)
+        order by dominant.cell
+        """,
+        {"lo": lo, "hi": hi, "child_length": _child_length(code)},
+    )
+
+
+# ----------------------------------------------------------------------------------- housing
+
+
+def housing_mix(
+    db: str | os.PathLike, code: str, building_type: str | None = None, scope: str | None = None
+) -> pd.DataFrame:
+    """The region's housing units by building type and usage."""
+    code = str(code)
+    check_scope(code, scope)
+    return _fetch_df(
+        db,
+        """
+        select building_type, usage, sum(units) as units, sum(area_m2) as area_m2
+        from housing_by_region_type
+        where region_code = $region
+          and ($building_type::varchar is null or building_type = $building_type)
+        group by all
+        order by all
+        """,
+        {"region": code, "building_type": building_type},
+    )
+
+
+def housing_age(
+    db: str | os.PathLike, code: str, building_type: str | None = None, scope: str | None = None
+) -> pd.DataFrame:
+    """The region's housing units by decade built (NA: unknown) and building type."""
+    code = str(code)
+    check_scope(code, scope)
+    return _fetch_df(
+        db,
+        """
+        select built_decade, building_type, sum(units) as units
+        from housing_by_region_type
+        where region_code = $region
+          and ($building_type::varchar is null or building_type = $building_type)
+        group by all
+        order by built_decade nulls last, building_type
+        """,
+        {"region": code, "building_type": building_type},
+    )
+
+
+def housing_by_child(
+    db: str | os.PathLike, code: str, building_type: str | None = None, scope: str | None = None
+) -> pd.DataFrame:
+    """Each child region's housing units with its rental share and vacancy rate."""
+    code = str(code)
+    check_scope(code, scope)
+    return _fetch_df(
+        db,
+        """
+        with counted as (
+            select
+                region_code as code,
+                sum(units) as units,
+                sum(units) filter (where usage = 'rented') as rented,
+                sum(units) filter (where usage = 'vacant') as vacant
+            from housing_by_region_type
+            where region_code in (select code from regions where parent_code = $region)
+              and ($building_type::varchar is null or building_type = $building_type)
+            group by 1
+        )
+
+        select
+            regions.code,
+            regions.name,
+            regions.level,
+            coalesce(counted.units, 0) as units,
+            coalesce(counted.rented, 0) as rented,
+            coalesce(counted.vacant, 0) as vacant,
+            counted.rented / nullif(counted.units, 0) as rental_share,
+            counted.vacant / nullif(counted.units, 0) as vacancy_rate
+        from regions
+        left join counted using (code)
+        where regions.parent_code = $region
+        order by regions.code
+        """,
+        {"region": code, "building_type": building_type},
+    )
+
+
+def housing_cells(
+    db: str | os.PathLike, code: str, building_type: str | None = None, scope: str | None = None
+) -> pd.DataFrame:
+    """Every map cell of the region with its housing units, rental share and vacancy rate."""
+    code = str(code)
+    check_scope(code, scope)
+    lo, hi = region_range(code)
+    column = f"h3_r{map_resolution(code)}"
+    return _fetch_df(
+        db,
+        f"""
+        with grids as (
+            select code, {column} as cell from regions
+            where level = 'grid' and code >= $lo and code < $hi
+        ),
+
+        counted as (
+            select
+                region_code as code,
+                sum(units) as units,
+                sum(units) filter (where usage = 'rented') as rented,
+                sum(units) filter (where usage = 'vacant') as vacant
+            from housing_by_region_type
+            where region_code >= $lo and region_code < $hi
+              and length(region_code) = 15
+              and ($building_type::varchar is null or building_type = $building_type)
+            group by 1
+        )
+
+        select
+            grids.cell,
+            coalesce(sum(counted.units), 0) as units,
+            coalesce(sum(counted.rented), 0) as rented,
+            coalesce(sum(counted.vacant), 0) as vacant,
+            sum(counted.rented) / nullif(sum(counted.units), 0) as rental_share,
+            sum(counted.vacant) / nullif(sum(counted.units), 0) as vacancy_rate
+        from grids
+        left join counted using (code)
+        group by grids.cell
+        order by grids.cell
+        """,
+        {"lo": lo, "hi": hi, "building_type": building_type},
+    )
+
+
+# ------------------------------------------------------------------------------------ events
+
+_EVENTS_CHOSEN = (
+    _EVENTS_IN
+    + """
+      and ($category::varchar is null or category = $category)
+      and ($source::varchar is null or source = $source)
+"""
+)
+
+
+def _chosen_params(
+    code: str, start: DateLike, end: DateLike, category: str | None, source: str | None
+) -> dict:
+    period = Period.of(start, end)
+    return _event_params(code, period) | {"category": category or None, "source": source or None}
+
+
+def _end_exclusive(end: DateLike) -> dt.datetime:
+    """The first moment after the last day of the period."""
+    return dt.datetime.combine(_as_date(end) + dt.timedelta(days=1), dt.time())
+
+
+def events_monthly(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
+    source: str | None = None, scope: str | None = None,
+) -> pd.DataFrame:
+    """Events of the period by month of report, category, source and status."""
+    code = str(code)
+    check_scope(code, scope)
+    return _fetch_df(
+        db,
+        f"""
+        select
+            date_trunc('month', reported_date)::date as month,
+            category,
+            source,
+            status,
+            count(*) as events
+        {_EVENTS_CHOSEN}
+        group by all
+        order by all
+        """,
+        _chosen_params(code, start, end, category, source),
+    )
+
+
+FUNNEL_STAGES = ("reported", "accepted", "resolved")
+
+
+def events_funnel(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
+    source: str | None = None, scope: str | None = None,
+) -> pd.DataFrame:
+    """How many events of the period were reported, accepted and resolved."""
+    code = str(code)
+    check_scope(code, scope)
+    row = _fetch_one(
+        db,
+        f"""
+        select
+            count(*) as reported,
+            count(*) filter (where accepted_at is not null or status in ('in_progress', 'resolved'))
+                as accepted,
+            count(*) filter (where status = 'resolved') as resolved
+        {_EVENTS_CHOSEN}
+        """,
+        _chosen_params(code, start, end, category, source),
+    )
+    frame = pd.DataFrame({"stage": list(FUNNEL_STAGES), "events": [int(row[s] or 0) for s in FUNNEL_STAGES]})
+    first = frame["events"].iloc[0]
+    frame["share"] = frame["events"] / first if first else float("nan")
+    return frame
+
+
+_RATE_MEASURES = """
+        count(*) as total,
+        count(*) filter (where status = 'resolved') as resolved,
+        count(*) filter (where status = 'resolved') / count(*) as resolution_rate,
+        count(*) filter (where resolved_on_time) / nullif(count(*) filter (where status = 'resolved'), 0)
+            as on_time_rate,
+        count(*) filter (where satisfied) / nullif(count(*) filter (where satisfaction is not null), 0)
+            as satisfaction_rate,
+        median(hours_to_resolve) as median_hours,
+        quantile_cont(hours_to_resolve, 0.9) as p90_hours
+"""
+
+
+def event_rates_by_child(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
+    source: str | None = None, scope: str | None = None,
+) -> pd.DataFrame:
+    """Each child region's events of the period with resolution, on-time, grassroots, satisfaction rates."""
+    code = str(code)
+    check_scope(code, scope)
+    params = _chosen_params(code, start, end, category, source) | {
+        "parent": code, "child_length": _child_length(code),
+    }
+    return _fetch_df(
+        db,
+        f"""
+        with measures as (
+            select
+                substr(grid_code, 1, $child_length) as code,
+                {_RATE_MEASURES},
+                count(*) filter (where category = 'dispute' and status = 'resolved' and resolved_grassroots)
+                    / nullif(count(*) filter (where category = 'dispute'), 0) as grassroots_rate
+            {_EVENTS_CHOSEN}
+            group by 1
+        )
+
+        select
+            regions.code,
+            regions.name,
+            coalesce(measures.total, 0) as total,
+            coalesce(measures.resolved, 0) as resolved,
+            measures.resolution_rate,
+            measures.on_time_rate,
+            measures.grassroots_rate,
+            measures.satisfaction_rate,
+            measures.median_hours,
+            measures.p90_hours
+        from regions
+        left join measures using (code)
+        where regions.parent_code = $parent
+        order by regions.code
+        """,
+        params,
+    )
+
+
+def event_rates_by_category(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, source: str | None = None,
+    scope: str | None = None,
+) -> pd.DataFrame:
+    """Each category's events of the period with its rates and the median and 90th-percentile hours to
+    resolve. The grassroots rate of a category: resolved at grid, community or township over all its events
+    (for disputes the KPI's definition)."""
+    code = str(code)
+    check_scope(code, scope)
+    return _fetch_df(
+        db,
+        f"""
+        select
+            category,
+            {_RATE_MEASURES},
+            count(*) filter (where status = 'resolved' and resolved_grassroots) / count(*) as grassroots_rate
+        {_EVENTS_CHOSEN}
+        group by category
+        order by total desc, category
+        """,
+        _chosen_params(code, start, end, None, source),
+    )
+
+
+def resolution_chain(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = "dispute",
+    source: str | None = None, scope: str | None = None,
+) -> pd.DataFrame:
+    """Where the period's events (disputes by default) were resolved along 网格 → 村社区 → 街镇 → 区县,
+    with open ones last; shares are of all of them, cumulative along the chain."""
+    code = str(code)
+    check_scope(code, scope)
+    frame = _fetch_df(
+        db,
+        f"""
+        select
+            case when status = 'resolved' then coalesce(resolution_level, 'unknown') else 'open' end as level,
+            count(*) as events
+        {_EVENTS_CHOSEN}
+        group by 1
+        """,
+        _chosen_params(code, start, end, category or "dispute", source),
+    )
+    order = [*CHAIN_LEVELS, "unknown", "open"]
+    counts = dict(zip(frame["level"], frame["events"].astype(int), strict=True))
+    chain = pd.DataFrame({"level": order, "events": [counts.get(level, 0) for level in order]})
+    chain = chain[(chain["events"] > 0) | chain["level"].isin(CHAIN_LEVELS)].reset_index(drop=True)
+    total = chain["events"].sum()
+    chain["share"] = chain["events"] / total if total else float("nan")
+    resolved_part = chain["level"].isin(CHAIN_LEVELS)
+    chain["cumulative_share"] = chain["share"].where(resolved_part).cumsum().where(resolved_part)
+    return chain
+
+
+SATISFACTION_ORDER = ("satisfied", "basically_satisfied", "dissatisfied", "unrated")
+
+
+def satisfaction_mix(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
+    source: str | None = None, scope: str | None = None,
+) -> pd.DataFrame:
+    """The period's events by satisfaction (unrated last), with each one's share of the rated."""
+    code = str(code)
+    check_scope(code, scope)
+    frame = _fetch_df(
+        db,
+        f"""
+        select coalesce(satisfaction, 'unrated') as satisfaction, count(*) as events
+        {_EVENTS_CHOSEN}
+        group by 1
+        """,
+        _chosen_params(code, start, end, category, source),
+    )
+    counts = dict(zip(frame["satisfaction"], frame["events"].astype(int), strict=True))
+    mix = pd.DataFrame({"satisfaction": list(SATISFACTION_ORDER),
+                        "events": [counts.get(s, 0) for s in SATISFACTION_ORDER]})
+    rated = mix.loc[mix["satisfaction"] != "unrated", "events"].sum()
+    mix["share_of_rated"] = (mix["events"] / rated if rated else mix["events"] * float("nan")).where(
+        mix["satisfaction"] != "unrated"
+    )
+    return mix
+
+
+def overdue_events(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
+    source: str | None = None, limit: int = 500, scope: str | None = None,
+) -> pd.DataFrame:
+    """Open events of the period past their deadline at the end of the period (the KPI overdue_open), most
+    overdue first, with their place, age and hours overdue; `total` repeats how many there are in all."""
+    code = str(code)
+    check_scope(code, scope)
+    params = _chosen_params(code, start, end, category, source) | {
+        "limit": int(limit), "end_exclusive": _end_exclusive(end),
+    }
+    return _fetch_df(
+        db,
+        f"""
+        with overdue as (
+            select event_id, grid_code, community_code, township_code, category, source, status, reported_at,
+                due_at, description
+            {_EVENTS_CHOSEN}
+              and is_open
+              and due_at < $end_exclusive
+        )
+
+        select
+            overdue.event_id,
+            concat_ws(' ', township.name, community.name, grid.name) as place,
+            overdue.category,
+            overdue.source,
+            overdue.status,
+            overdue.reported_at,
+            overdue.due_at,
+            epoch($end_exclusive - overdue.reported_at) / 3600.0 as age_hours,
+            epoch($end_exclusive - overdue.due_at) / 3600.0 as overdue_hours,
+            overdue.description,
+            count(*) over () as total
+        from overdue
+        left join regions as grid on grid.code = overdue.grid_code
+        left join regions as community on community.code = overdue.community_code
+        left join regions as township on township.code = overdue.township_code
+        order by overdue.due_at, overdue.event_id
+        limit $limit
+        """,
+        params,
+    )
+
+
+def event_cells(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
+    source: str | None = None, scope: str | None = None,
+) -> pd.DataFrame:
+    """Every map cell of the region with its residents and the period's events, resolved, resolution rate
+    and overdue open events."""
+    code = str(code)
+    check_scope(code, scope)
+    column = f"h3_r{map_resolution(code)}"
+    frame = _fetch_df(
+        db,
+        f"""
+        with grids as (
+            select code, {column} as cell from regions
+            where level = 'grid' and code >= $lo and code < $hi
+        ),
+
+        people as (
+            select region_code as code, residents from population_by_region
+            where level = 'grid' and region_code >= $lo and region_code < $hi
+        ),
+
+        happened as (
+            select
+                grid_code as code,
+                count(*) as events,
+                count(*) filter (where status = 'resolved') as resolved,
+                count(*) filter (where is_open and due_at < $end_exclusive) as overdue
+            {_EVENTS_CHOSEN}
+            group by 1
+        )
+
+        select
+            grids.cell,
+            coalesce(sum(people.residents), 0) as residents,
+            coalesce(sum(happened.events), 0) as events,
+            coalesce(sum(happened.resolved), 0) as resolved,
+            coalesce(sum(happened.overdue), 0) as overdue
+        from grids
+        left join people using (code)
+        left join happened using (code)
+        group by grids.cell
+        order by grids.cell
+        """,
+        _chosen_params(code, start, end, category, source) | {"end_exclusive": _end_exclusive(end)},
+    )
+    frame["resolution_rate"] = (frame["resolved"] / frame["events"].where(frame["events"] > 0)).astype(float)
+    return frame
+
+
+# ------------------------------------------------------------------------- collective economy
+
+
+def economy_villages(db: str | os.PathLike, code: str, year: int, scope: str | None = None) -> pd.DataFrame:
+    """The villages under the region with accounts for `year`, ranked by operating income, with the
+    growth against their own previous year."""
+    code = str(code)
+    check_scope(code, scope)
+    lo, hi = region_range(code)
+    return _fetch_df(
+        db,
+        """
+        select
+            row_number() over (order by operating_income desc, village_code) as rank,
+            village_code as code,
+            village_name as name,
+            township_name,
+            district_name,
+            entity_type,
+            operating_income,
+            total_income,
+            operating_profit,
+            previous_operating_income,
+            (operating_income - previous_operating_income) / nullif(previous_operating_income, 0) as growth,
+            dividends,
+            shareholders,
+            dividends_per_shareholder
+        from collective_economy
+        where village_code >= $lo and village_code < $hi
+          and year = $year
+        order by rank
+        """,
+        {"lo": lo, "hi": hi, "year": int(year)},
+    )
+
+
+def economy_by_child(db: str | os.PathLike, code: str, year: int, scope: str | None = None) -> pd.DataFrame:
+    """Collective economy of `year` and the year before for each child region (each township at or below
+    a township): villages, income and its growth, the shares at 5万 and 10万, dividends per shareholder."""
+    code = str(code)
+    check_scope(code, scope)
+    lo, hi = region_range(code)
+    group_length = _child_length(code) if len(code) <= 6 else 9
+    return _fetch_df(
+        db,
+        """
+        with accounts as (
+            select substr(village_code, 1, $group_length) as code, *
+            from collective_economy
+            where village_code >= $lo and village_code < $hi
+              and year in ($year, $year - 1)
+        ),
+
+        measures as (
+            select
+                code,
+                count(*) filter (where year = $year) as villages,
+                coalesce(sum(operating_income) filter (where year = $year), 0) as operating_income,
+                sum(operating_income) filter (where year = $year - 1) as previous_operating_income,
+                count(*) filter (where year = $year and operating_income >= 50000) as villages_ge_50k,
+                count(*) filter (where year = $year and operating_income >= 100000) as villages_ge_100k,
+                count(*) filter (where year = $year and operating_profit >= 100000)
+                    as villages_profit_ge_100k,
+                -- dividends per shareholder over the villages that report both
+                sum(dividends) filter (where year = $year and dividends is not null and shareholders > 0)
+                    as dividends,
+                sum(shareholders) filter (where year = $year and dividends is not null and shareholders > 0)
+                    as shareholders
+            from accounts
+            group by code
+        )
+
+        select
+            regions.code,
+            regions.name,
+            measures.villages,
+            measures.operating_income,
+            measures.previous_operating_income,
+            (measures.operating_income - measures.previous_operating_income)
+                / nullif(measures.previous_operating_income, 0) as growth,
+            measures.villages_ge_50k / nullif(measures.villages, 0) as share_ge_50k,
+            measures.villages_ge_100k / nullif(measures.villages, 0) as share_ge_100k,
+            measures.villages_profit_ge_100k / nullif(measures.villages, 0) as share_profit_ge_100k,
+            measures.dividends,
+            measures.shareholders,
+            measures.dividends / nullif(measures.shareholders, 0) as dividends_per_shareholder
+        from measures
+        join regions using (code)
+        where measures.villages > 0
+        order by regions.code
+        """,
+        {"lo": lo, "hi": hi, "year": int(year), "group_length": group_length},
+    )
+
+
+def economy_entities(db: str | os.PathLike, code: str, year: int, scope: str | None = None) -> pd.DataFrame:
+    """The villages under the region by the type of their operating entity in `year`, with their income."""
+    code = str(code)
+    check_scope(code, scope)
+    lo, hi = region_range(code)
+    return _fetch_df(
+        db,
+        """
+        select
+            coalesce(entity_type, 'other') as entity_type,
+            count(*) as villages,
+            sum(operating_income) as operating_income
+        from collective_economy
+        where village_code >= $lo and village_code < $hi
+          and year = $year
+        group by 1
+        order by villages desc, entity_type
+        """,
+        {"lo": lo, "hi": hi, "year": int(year)},
+    )

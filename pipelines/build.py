@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ MARTS = (
     "housing_by_region",
     "housing_by_region_type",
     "events",
+    "events_by_region_day",
+    "events_open",
     "events_by_region_month",
     "collective_economy",
 )
@@ -87,7 +90,8 @@ def build(input_dir: Path, db_path: Path, progress: Progress = _quiet, today: dt
     db_path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(db_path)
     building = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
-    rejects_building = building.with_suffix(".rejects.csv")
+    # not building.with_suffix(): that would replace ".building-<pid>" and escape the stale-build cleanup
+    rejects_building = building.with_name(building.name + ".rejects.csv")
     steps = len(TABLES) + len(MARTS) + 1
     try:
         con = duckdb.connect(str(building))
@@ -133,7 +137,10 @@ def _remove_stale_builds(db_path: Path) -> None:
         pid = leftover.name.split("-")[-1].split(".")[0]
         if pid.isdigit() and _alive(int(pid)):
             continue
-        leftover.unlink(missing_ok=True)
+        if leftover.is_dir():  # DuckDB's spill directory, `<building>.tmp`
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

@@ -39,13 +39,20 @@ final as (
         timed.resolved_at,
         timed.due_at_effective as due_at,
         timed.due_from_sla,
-        -- measures
+        -- measures: flags and an integer duration keep the KPI scan free of text comparisons
+        timed.status <> 'cancelled' as is_counted,
+        timed.status = 'resolved' as is_resolved,
+        timed.category = 'dispute' as is_dispute,
+        timed.satisfaction is not null as is_rated,
         case when timed.status = 'resolved'
-            then epoch(timed.resolved_at - timed.reported_at) / 3600.0 end as hours_to_resolve,
+            then epoch_ms(timed.resolved_at) - epoch_ms(timed.reported_at) end as ms_to_resolve,
+        case when timed.status = 'resolved'
+            then (epoch_ms(timed.resolved_at) - epoch_ms(timed.reported_at)) / 3600000.0 end as hours_to_resolve,
         timed.status = 'resolved' and timed.resolved_at <= timed.due_at_effective as resolved_on_time,
         timed.status in ('pending', 'in_progress') as is_open,
-        timed.resolution_level in ('grid', 'community', 'township') as resolved_grassroots,
-        timed.satisfaction in ('satisfied', 'basically_satisfied') as satisfied,
+        timed.status = 'resolved' and timed.resolution_level in ('grid', 'community', 'township')
+            as resolved_grassroots,
+        coalesce(timed.satisfaction in ('satisfied', 'basically_satisfied'), false) as satisfied,
         -- place
         coalesce(timed.lon, grids.lon) as lon,
         coalesce(timed.lat, grids.lat) as lat
@@ -54,5 +61,6 @@ final as (
         on grids.code = timed.grid_code
 )
 
+-- clustered by district, then time: zone maps skip what a region and period do not touch
 select * from final
-order by grid_code, reported_at
+order by district_code, reported_at

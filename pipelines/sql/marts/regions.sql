@@ -46,7 +46,10 @@ city as (
         null::varchar as township_code,
         null::varchar as community_code,
         null::varchar as district_name,
-        null::varchar as township_name
+        null::varchar as township_name,
+        null::varchar as h3_r6,
+        null::varchar as h3_r8,
+        null::varchar as h3_r9
     from source
     where level = 'district'
 ),
@@ -68,7 +71,11 @@ final as (
         case when length(code) >= 9 then substr(code, 1, 9) end as township_code,
         case when length(code) >= 12 then substr(code, 1, 12) end as community_code,
         district_name,
-        township_name
+        township_name,
+        -- map cells of a grid at the resolutions the map draws
+        case when level = 'grid' then yp_h3(placed_lat, placed_lon, 6) end as h3_r6,
+        case when level = 'grid' then yp_h3(placed_lat, placed_lon, 8) end as h3_r8,
+        case when level = 'grid' then yp_h3(placed_lat, placed_lon, 9) end as h3_r9
     from named
 )
 
