@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 from pipelines.contract import FILE_SUFFIXES, TABLES_BY_NAME, Table, header_lookup
 
 SNIFF_BYTES = 4 << 20
+LOCAL_TIME_ZONE = "Asia/Shanghai"
 
 
 class InputFileError(Exception):
@@ -152,7 +153,7 @@ def detect_encoding(path: Path) -> str:
     raise InputFileError(path.name, f"无法识别文件编码{named}；支持 UTF-8、带 BOM 的 UTF-8 和 GB18030/GBK")
 
 
-def _read_csv_arrow(path: Path, encoding: str, use_threads: bool) -> tuple[pa.Table, list]:
+def _read_csv_arrow(path: Path, encoding: str, use_threads: bool, header: list[str]) -> tuple[pa.Table, list]:
     invalid: list = []
 
     def keep_invalid(row) -> str:
@@ -166,7 +167,11 @@ def _read_csv_arrow(path: Path, encoding: str, use_threads: bool) -> tuple[pa.Ta
             newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=keep_invalid
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types=None, strings_can_be_null=False, quoted_strings_can_be_null=False, auto_dict_encode=False
+            # every column as text, as written: no inferred numbers (007 -> 7) or times (08:30 -> 08:30:00)
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            auto_dict_encode=False,
         ),
     )
     return table, invalid
@@ -183,9 +188,9 @@ def _register_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> R
     kept = {c.name for c in table.columns_read}
     wanted = [source for source, column in mapping.items() if column in kept]
     try:
-        data, invalid = _read_csv_arrow(path, encoding, use_threads=True)
+        data, invalid = _read_csv_arrow(path, encoding, use_threads=True, header=header)
         if invalid and any(row.number is None for row in invalid):
-            data, invalid = _read_csv_arrow(path, encoding, use_threads=False)
+            data, invalid = _read_csv_arrow(path, encoding, use_threads=False, header=header)
     except UnicodeDecodeError as exc:
         raise InputFileError(path.name, f"文件中途出现非 {encoding} 编码的内容（字节位置约 {exc.start}）") from None
     except (pa.ArrowInvalid, ValueError) as exc:
@@ -282,17 +287,24 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: Table) 
     import pyarrow.parquet as pq
 
     try:
-        header = pq.read_schema(path).names
+        schema = pq.read_schema(path)
     except Exception as exc:  # noqa: BLE001 -- pyarrow raises several types for a file that is not Parquet
         raise InputFileError(path.name, f"无法作为 Parquet 读取：{_short(exc)}") from None
+    header = schema.names
     mapping, ignored = map_header(table, path.name, header)
     kept = {c.name for c in table.columns_read}
     wanted = {s: c for s, c in mapping.items() if c in kept}
     select = _select_list(table, wanted, source_cast="cast({} as varchar)")
     literal = str(path).replace("'", "''")
+    source = f"read_parquet('{literal}', file_row_number = true)"
+    # Times are local (SPEC section 3): a zoned timestamp becomes Chinese local time without its zone.
+    zoned = [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.tz and f.name in wanted]
+    if zoned:
+        local = ", ".join(f"timezone('{LOCAL_TIME_ZONE}', {_quote(n)}) as {_quote(n)}" for n in zoned)
+        source = f"(select * replace ({local}) from {source})"
     con.execute(
         f"create or replace temp view raw_{table.name} as "
         f"select file_row_number + 2 as _line, {select} "
-        f"from read_parquet('{literal}', file_row_number = true)"
+        f"from {source}"
     )
     return RawInput(table, path, f"raw_{table.name}", None, ignored)

@@ -79,6 +79,11 @@ def enum_reason(column: Column) -> str:
     return f"取值不在允许范围内（允许：{allowed}）"
 
 
+def tag_items(raw: str) -> str:
+    """SQL splitting a tags text at any of its separators into the non-empty items."""
+    return f"list_filter(regexp_split_to_array({raw}, '[;,、，；]'), lambda x: trim(x) <> '')"
+
+
 def typed_expression(column: Column, raw: str) -> str:
     """The SQL giving the typed value of a trimmed raw text value."""
     kind = column.type
@@ -98,10 +103,7 @@ def typed_expression(column: Column, raw: str) -> str:
         return f"yp_year({raw})"
     if kind == "tags":
         element = enum_case(column, "trim(x)")
-        return (
-            f"list_sort(list_distinct(list_transform("
-            f"list_filter(regexp_split_to_array({raw}, '[;,、，；]'), lambda x: trim(x) <> ''), lambda x: {element})))"
-        )
+        return f"list_sort(list_distinct(list_transform({tag_items(raw)}, lambda x: {element})))"
     raise ValueError(f"unknown column type {kind}")
 
 
@@ -116,7 +118,9 @@ def column_problems(column: Column, this_year: int) -> list[Rule]:
         rules.append(
             Rule(
                 column.name,
-                f"{raw} is not null and list_contains({typed}, null)",
+                # list_distinct drops NULLs, so an unknown tag is found in the raw items, not the typed list
+                f"{raw} is not null and len(list_filter({tag_items(raw)}, "
+                f"lambda x: ({enum_case(column, 'trim(x)')}) is null)) > 0",
                 _lit("含有无法识别的标签（允许：" + "、".join(f"{c} {v}" for c, v in column.enum.items()) + "）"),
             )
         )

@@ -1,0 +1,333 @@
+"""The query layer: every KPI of SPEC section 6 on hand-counted data, its errors, and its sums."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from inputs import G1, G2, G5, GRIDS, KPI_TABLES, REGIONS, VILLAGES, build_folder, write_folder
+
+from dashboard.queries import Period, QueryError, kpis, kpis_with_previous
+from pipelines.contract import EVENTS, HOUSING, RESIDENTS, TAGS
+
+NO_CARE = dict.fromkeys(TAGS, 0)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:
+    """The database built from KPI_TABLES (tests/inputs.py)."""
+    root = tmp_path_factory.mktemp("kpis")
+    write_folder(root / "input", KPI_TABLES)
+    return build_folder(root / "input", root / "yiping.duckdb").db_path
+
+
+# Counted by hand from KPI_TABLES. Events reported in 2023 and not cancelled: E1 E2 E3 E4 E6 E7 E9 E10;
+# resolved E1 (10 h, on time) E2 (120 h, late) E4 (4 h, late) E7 (24 h, on time); disputes E1 E2 E3 E7 E9,
+# at grassroots E1 E7; rated E1 (yes) E2 (no) E4 (yes); E5 is cancelled, E8 was reported in 2022.
+CITY_EVENTS_2023 = {
+    "total": 8, "resolved": 4, "resolution_rate": 4 / 8, "on_time_rate": 2 / 4,
+    "median_hours_to_resolve": (10 + 24) / 2, "grassroots_rate": 2 / 5, "satisfaction_rate": 2 / 3,
+    "overdue_open": 2,  # E3 (SLA due 2023-05-04 08:00) and E9; E6 is due 2024-01-01 08:00, E10 by SLA in 2024
+}  # fmt: skip
+NO_EVENTS = {
+    "total": 0, "resolved": 0, "resolution_rate": None, "on_time_rate": None, "median_hours_to_resolve": None,
+    "grassroots_rate": None, "satisfaction_rate": None, "overdue_open": 0,
+}  # fmt: skip
+NO_ECONOMY = {"villages": 0, "operating_income": 0.0, "share_ge_50k": None, "share_ge_100k": None,
+              "share_profit_ge_100k": None}  # fmt: skip
+
+KPI_CASES = [
+    # ---- the city, 2023
+    ("50", "2023-01-01", "2023-12-31", None, "population", {
+        "residents": 9, "households": 7,
+        "elderly_share": 4 / 9,  # born 1963 or before: R1 R2 R5 R8
+        "floating_share": 3 / 9,
+        "special_care": {"elderly_alone": 2, "low_income": 2, "disabled": 1, "veteran": 1,
+                         "left_behind_child": 1, "extreme_poverty": 1}}),
+    ("50", "2023-01-01", "2023-12-31", None, "housing",
+     {"units": 6, "rented": 2, "rental_share": 2 / 6, "vacancy_rate": 2 / 6}),
+    ("50", "2023-01-01", "2023-12-31", None, "events", CITY_EVENTS_2023),
+    ("50", "2023-01-01", "2023-12-31", None, "collective_economy", {
+        "villages": 3, "operating_income": 210000.0, "share_ge_50k": 2 / 3, "share_ge_100k": 1 / 3,
+        "share_profit_ge_100k": 1 / 3}),
+    # ---- the city, other periods and years
+    ("50", "2023-01-01", "2024-01-31", None, "events",
+     CITY_EVENTS_2023 | {"overdue_open": 4}),  # E6 and E10 fall due before 2024-02-01
+    ("50", "2023-01-01", "2024-01-31", None, "collective_economy", NO_ECONOMY),  # year 2024
+    ("50", "2023-01-01", "2024-01-31", 2022, "collective_economy", {
+        "villages": 1, "operating_income": 40000.0, "share_ge_50k": 0.0, "share_ge_100k": 0.0,
+        "share_profit_ge_100k": 0.0}),
+    ("50", "2022-01-01", "2022-12-31", None, "events", {
+        "total": 1, "resolved": 1, "resolution_rate": 1.0, "on_time_rate": 1.0,
+        "median_hours_to_resolve": 2.0, "grassroots_rate": None,
+        "satisfaction_rate": 1.0, "overdue_open": 0}),
+    ("50", "2022-01-01", "2022-12-31", None, "collective_economy", {
+        "villages": 1, "operating_income": 40000.0, "share_ge_50k": 0.0, "share_ge_100k": 0.0,
+        "share_profit_ge_100k": 0.0}),
+    ("50", "2022-01-01", "2022-12-31", 2023, "collective_economy", {
+        "villages": 3, "operating_income": 210000.0, "share_ge_50k": 2 / 3, "share_ge_100k": 1 / 3,
+        "share_profit_ge_100k": 1 / 3}),
+    # elderly by year(to): born 1962 or before in 2022, 1964 or before in 2024
+    ("50", "2022-01-01", "2022-12-31", None, "population.elderly_share", 3 / 9),
+    ("50", "2023-01-01", "2024-01-31", None, "population.elderly_share", 5 / 9),
+    # one day, the last of 2023: E6 and E10 (reported at 23:59), nothing resolved, nothing overdue yet
+    ("50", "2023-12-31", "2023-12-31", None, "events", {
+        "total": 2, "resolved": 0, "resolution_rate": 0.0, "on_time_rate": None,
+        "median_hours_to_resolve": None, "grassroots_rate": None,
+        "satisfaction_rate": None, "overdue_open": 0}),
+    # E3 is due by SLA at 2023-05-04 08:00: not overdue by the end of 3 May, overdue by the end of 4 May
+    ("50", "2023-05-01", "2023-05-03", None, "events.overdue_open", 0),
+    ("50", "2023-05-01", "2023-05-04", None, "events.overdue_open", 1),
+    # ---- district 500101: everything but R9
+    ("500101", "2023-01-01", "2023-12-31", None, "population", {
+        "residents": 8, "households": 6, "elderly_share": 4 / 8, "floating_share": 3 / 8,
+        "special_care": {"elderly_alone": 2, "low_income": 2, "disabled": 1, "veteran": 1,
+                         "left_behind_child": 1, "extreme_poverty": 1}}),
+    ("500101", "2023-01-01", "2023-12-31", None, "housing",
+     {"units": 6, "rented": 2, "rental_share": 2 / 6, "vacancy_rate": 2 / 6}),
+    ("500101", "2023-01-01", "2023-12-31", None, "events", CITY_EVENTS_2023),
+    # ---- township 500101001: grids G1 G2 G3
+    ("500101001", "2023-01-01", "2023-12-31", None, "population", {
+        "residents": 7, "households": 5, "elderly_share": 3 / 7, "floating_share": 3 / 7,
+        "special_care": {"elderly_alone": 2, "low_income": 1, "disabled": 1, "veteran": 1,
+                         "left_behind_child": 1, "extreme_poverty": 1}}),
+    ("500101001", "2023-01-01", "2023-12-31", None, "housing",
+     {"units": 5, "rented": 2, "rental_share": 2 / 5, "vacancy_rate": 1 / 5}),
+    ("500101001", "2023-01-01", "2023-12-31", None, "events", {
+        "total": 6, "resolved": 4, "resolution_rate": 4 / 6, "on_time_rate": 2 / 4,
+        "median_hours_to_resolve": 17.0, "grassroots_rate": 2 / 4, "satisfaction_rate": 2 / 3,
+        "overdue_open": 1}),
+    ("500101001", "2023-01-01", "2023-12-31", None, "collective_economy", {
+        "villages": 2, "operating_income": 150000.0, "share_ge_50k": 1 / 2, "share_ge_100k": 1 / 2,
+        "share_profit_ge_100k": 1 / 2}),
+    # ---- township 500101002: one unresolved dispute still counts in the grassroots rate
+    ("500101002", "2023-01-01", "2023-12-31", None, "events", {
+        "total": 2, "resolved": 0, "resolution_rate": 0.0, "on_time_rate": None,
+        "median_hours_to_resolve": None, "grassroots_rate": 0.0,
+        "satisfaction_rate": None, "overdue_open": 1}),
+    ("500101002", "2023-01-01", "2023-12-31", None, "collective_economy", {
+        "villages": 1, "operating_income": 60000.0, "share_ge_50k": 1.0, "share_ge_100k": 0.0,
+        "share_profit_ge_100k": 0.0}),
+    # ---- community 500101001001: grids G1 G2; it reports collective economy itself
+    ("500101001001", "2023-01-01", "2023-12-31", None, "population", {
+        "residents": 6, "households": 4, "elderly_share": 3 / 6, "floating_share": 2 / 6,
+        "special_care": {"elderly_alone": 2, "low_income": 1, "disabled": 1, "veteran": 1,
+                         "left_behind_child": 1, "extreme_poverty": 1}}),
+    ("500101001001", "2023-01-01", "2023-12-31", None, "housing",
+     {"units": 4, "rented": 2, "rental_share": 2 / 4, "vacancy_rate": 1 / 4}),
+    ("500101001001", "2023-01-01", "2023-12-31", None, "events.total", 6),
+    ("500101001001", "2023-01-01", "2023-12-31", None, "collective_economy", {
+        "villages": 1, "operating_income": 30000.0, "share_ge_50k": 0.0, "share_ge_100k": 0.0,
+        "share_profit_ge_100k": 0.0}),
+    # ---- grid G1: an odd number of resolved events
+    (G1, "2023-01-01", "2023-12-31", None, "population", {
+        "residents": 4, "households": 2, "elderly_share": 2 / 4, "floating_share": 2 / 4,
+        "special_care": NO_CARE | {"elderly_alone": 1, "low_income": 1, "disabled": 1, "veteran": 1}}),
+    (G1, "2023-01-01", "2023-12-31", None, "housing",
+     {"units": 3, "rented": 1, "rental_share": 1 / 3, "vacancy_rate": 1 / 3}),
+    (G1, "2023-01-01", "2023-12-31", None, "events", {
+        "total": 4, "resolved": 3, "resolution_rate": 3 / 4, "on_time_rate": 1 / 3,
+        "median_hours_to_resolve": 10.0, "grassroots_rate": 1 / 3, "satisfaction_rate": 2 / 3,
+        "overdue_open": 1}),
+    (G1, "2023-01-01", "2023-12-31", None, "collective_economy", NO_ECONOMY),
+    (G1, "2023-03-01", "2023-03-01", None, "events", {
+        "total": 1, "resolved": 1, "resolution_rate": 1.0, "on_time_rate": 1.0,
+        "median_hours_to_resolve": 10.0, "grassroots_rate": 1.0,
+        "satisfaction_rate": 1.0, "overdue_open": 0}),
+    (G2, "2023-01-01", "2023-12-31", None, "events.median_hours_to_resolve", 24.0),
+    # ---- district 500102: residents only, so every other denominator is empty
+    ("500102", "2023-01-01", "2023-12-31", None, "population", {
+        "residents": 1, "households": 1, "elderly_share": 0.0, "floating_share": 0.0,
+        "special_care": NO_CARE}),
+    ("500102", "2023-01-01", "2023-12-31", None, "housing",
+     {"units": 0, "rented": 0, "rental_share": None, "vacancy_rate": None}),
+    ("500102", "2023-01-01", "2023-12-31", None, "events", NO_EVENTS),
+    ("500102", "2023-01-01", "2023-12-31", None, "collective_economy", NO_ECONOMY),
+    (G5, "2023-01-01", "2023-12-31", None, "events", NO_EVENTS),
+]  # fmt: skip
+
+
+def pick(result: dict, path: str) -> object:
+    """result['a']['b'] for path 'a.b'."""
+    for key in path.split("."):
+        result = result[key]
+    return result
+
+
+@pytest.mark.parametrize(("region", "start", "end", "year", "path", "expected"), KPI_CASES)
+def test_kpi(db, region, start, end, year, path, expected):
+    assert pick(kpis(db, region, start, end, year=year), path) == expected
+
+
+def test_kpi_object_has_the_keys_of_the_contract(db):
+    result = kpis(db, "500101", "2023-01-01", "2023-12-31")
+    assert list(result) == [
+        "region",
+        "from",
+        "to",
+        "year",
+        "population",
+        "housing",
+        "events",
+        "collective_economy",
+    ]
+    assert (result["region"], result["from"], result["to"], result["year"]) == (
+        "500101", "2023-01-01", "2023-12-31", 2023
+    )  # fmt: skip
+    assert set(result["population"]) == {
+        "residents",
+        "households",
+        "elderly_share",
+        "floating_share",
+        "special_care",
+    }
+    assert set(result["population"]["special_care"]) == set(TAGS)
+    assert set(result["housing"]) == {"units", "rented", "rental_share", "vacancy_rate"}
+    assert set(result["events"]) == set(CITY_EVENTS_2023)
+    assert set(result["collective_economy"]) == set(NO_ECONOMY)
+
+
+def test_kpis_take_dates_or_iso_strings(db):
+    as_strings = kpis(db, "500101001", "2023-01-01", "2023-12-31")
+    as_dates = kpis(db, "500101001", dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+    assert as_strings == as_dates
+
+
+@pytest.mark.parametrize(
+    ("region", "start", "end", "scope", "message"),
+    [
+        ("500199", "2023-01-01", "2023-12-31", None, "区划代码 500199 不存在"),
+        ("5001", "2023-01-01", "2023-12-31", None, "区划代码 5001 不存在"),
+        ("abc", "2023-01-01", "2023-12-31", None, "区划代码 abc 不存在"),
+        ("500102", "2023-01-01", "2023-12-31", "500101", "无权查看区划 500102"),
+        ("50", "2023-01-01", "2023-12-31", "500101", "无权查看区划 50"),
+        ("500101", "2023-12-31", "2023-01-01", None, "晚于"),
+        ("500101", "2023-13-01", "2023-12-31", None, "不是 YYYY-MM-DD 格式的日期"),
+    ],
+)
+def test_kpi_errors(db, region, start, end, scope, message):
+    with pytest.raises(QueryError, match=message):
+        kpis(db, region, start, end, scope=scope)
+
+
+def test_kpis_within_scope(db):
+    assert kpis(db, G1, "2023-01-01", "2023-12-31", scope="500101") == kpis(
+        db, G1, "2023-01-01", "2023-12-31"
+    )
+
+
+def test_missing_database_is_a_query_error(tmp_path):
+    with pytest.raises(QueryError, match="数据库不存在"):
+        kpis(tmp_path / "nowhere.duckdb", "50", "2023-01-01", "2023-12-31")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "year", "previous"),
+    [
+        ("2023-07-01", "2023-12-31", None, ("2022-12-29", "2023-06-30", 2022)),  # 184 days
+        ("2023-01-01", "2023-12-31", None, ("2022-01-01", "2022-12-31", 2022)),
+        ("2024-03-01", "2024-03-31", None, ("2024-01-30", "2024-02-29", 2023)),
+        ("2023-01-01", "2023-12-31", 2020, ("2022-01-01", "2022-12-31", 2019)),
+    ],
+)
+def test_kpis_with_previous_period(db, start, end, year, previous):
+    current, before = kpis_with_previous(db, "50", start, end, year=year)
+    assert current == kpis(db, "50", start, end, year=year)
+    assert (before["from"], before["to"], before["year"]) == previous
+    assert before == kpis(db, "50", previous[0], previous[1], year=previous[2])
+    assert Period.of(before["from"], before["to"]).days == Period.of(start, end).days
+
+
+def test_previous_year_figures(db):
+    current, before = kpis_with_previous(db, "50", "2023-01-01", "2023-12-31")
+    assert (current["events"]["total"], before["events"]["total"]) == (8, 1)
+    assert (current["collective_economy"]["villages"], before["collective_economy"]["villages"]) == (3, 1)
+
+
+# -------------------------------------------------------------------------------- the sums
+
+ADDITIVE = [
+    "population.residents",
+    *(f"population.special_care.{tag}" for tag in TAGS),
+    "housing.units",
+    "housing.rented",
+    "events.total",
+    "events.resolved",
+    "events.overdue_open",
+    "collective_economy.villages",
+    "collective_economy.operating_income",
+]
+CHILDREN = {r["code"]: [c["code"] for c in REGIONS if c.get("parent_code") == r["code"]] for r in REGIONS}
+CHILDREN["50"] = [r["code"] for r in REGIONS if r["level"] == "district"]
+START = dt.date(2023, 1, 1)
+
+
+def timestamp(day: int, hour: int) -> dt.datetime:
+    return dt.datetime.combine(START, dt.time()) + dt.timedelta(days=day, hours=hour)
+
+
+@st.composite
+def input_folders(draw) -> dict[str, list[dict]]:
+    """A small valid input: residents, housing, events and collective economy on the fixed regions."""
+    grid = st.sampled_from(GRIDS)
+    residents = draw(st.lists(st.fixed_dictionaries({
+        "grid_code": grid, "household_id": st.sampled_from(["H1", "H2", "H3"]),
+        "gender": st.sampled_from(["M", "F"]), "birth_year": st.integers(1920, 2023).map(str),
+        "residence_type": st.sampled_from(list(RESIDENTS.column("residence_type").enum)),
+        "tags": st.lists(st.sampled_from(list(TAGS)), unique=True, max_size=3).map(";".join),
+    }), max_size=20))  # fmt: skip
+    housing = draw(st.lists(st.fixed_dictionaries({
+        "grid_code": grid, "building_type": st.just("commercial"), "area_m2": st.just("50"),
+        "usage": st.sampled_from(list(HOUSING.column("usage").enum)),
+    }), max_size=15))  # fmt: skip
+    events = []
+    for _ in range(draw(st.integers(0, 25))):
+        status = draw(st.sampled_from(list(EVENTS.column("status").enum)))
+        day, hour = draw(st.integers(0, 400)), draw(st.integers(0, 23))
+        row = {
+            "grid_code": draw(grid), "source": "hotline", "status": status,
+            "category": draw(st.sampled_from(list(EVENTS.column("category").enum))),
+            "reported_at": f"{timestamp(day, hour):%Y-%m-%d %H:%M}",
+        }  # fmt: skip
+        if draw(st.booleans()):
+            row["due_at"] = f"{timestamp(day, hour + draw(st.integers(0, 300))):%Y-%m-%d %H:%M}"
+        if status == "resolved":
+            row["resolved_at"] = f"{timestamp(day, hour + draw(st.integers(0, 300))):%Y-%m-%d %H:%M}"
+            row["resolution_level"] = draw(st.sampled_from(list(EVENTS.column("resolution_level").enum)))
+        events.append(row)
+    economy = draw(st.lists(st.fixed_dictionaries({
+        "village_code": st.sampled_from(VILLAGES), "year": st.sampled_from(["2023", "2024"]),
+        "operating_income": st.integers(0, 300000).map(str), "total_income": st.just("300000"),
+        "operating_profit": st.integers(-50000, 200000).map(str),
+    }), unique_by=lambda r: (r["village_code"], r["year"]), max_size=8))  # fmt: skip
+    return {
+        "residents": [{"resident_id": f"R{i}", **r} for i, r in enumerate(residents)],
+        "housing": [{"house_id": f"U{i}", **r} for i, r in enumerate(housing)],
+        "events": [{"event_id": f"E{i}", **r} for i, r in enumerate(events)],
+        "collective_economy": economy,
+    }
+
+
+@settings(
+    max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(tables=input_folders(), first_day=st.integers(0, 400), days=st.integers(1, 400))
+def test_additive_measures_of_a_region_are_the_sums_over_its_children(tmp_path, tables, first_day, days):
+    root = Path(tempfile.mkdtemp(dir=tmp_path))
+    write_folder(root / "input", tables)
+    db = build_folder(root / "input", root / "yiping.duckdb").db_path
+    start = START + dt.timedelta(days=first_day)
+    end = start + dt.timedelta(days=days - 1)
+    figures = {code: kpis(db, code, start, end) for code in ["50", *CHILDREN]}
+    for parent, children in CHILDREN.items():
+        if not children:
+            continue
+        for path in ADDITIVE:
+            if path.startswith("collective_economy") and len(children[0]) == 15:
+                continue  # villages are communities: a grid never has collective economy
+            total = sum(pick(figures[child], path) for child in children)
+            assert pick(figures[parent], path) == total, (parent, path)
