@@ -124,6 +124,8 @@ def build(input_dir: Path, db_path: Path, progress: Progress = _quiet, today: dt
         raise BuildError(str(exc)) from None
     except duckdb.Error as exc:
         raise BuildError(f"构建失败：{str(exc).splitlines()[0]}") from exc
+    except OSError as exc:
+        raise BuildError(f"{exc.filename or input_dir}: 无法读取或写入（{exc.strerror}）") from None
     finally:
         for leftover in (building, rejects_building, Path(str(building) + ".wal")):
             leftover.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipelines.contract import (
+    CITY_CODE,
     LEVELS,
     KINDS_BY_LEVEL,
     PARENT_LEVEL,
@@ -90,7 +91,9 @@ def typed_expression(column: Column, raw: str) -> str:
     if kind == "text":
         return raw
     if kind == "code":
-        return f"case when regexp_full_match({raw}, '[0-9]+') then {raw} end"
+        # A code saved as a number by a spreadsheet or Parquet writer reads "500101.0".
+        digits = f"regexp_replace({raw}, '\\.0+$', '')"
+        return f"case when regexp_full_match({digits}, '[0-9]+') then {digits} end"
     if kind == "enum":
         return enum_case(column, raw)
     if kind == "int":
@@ -161,6 +164,11 @@ def table_rules(table: Table) -> list[Rule]:
                 f"'代码长度应为 ' || case level {length_case} end || ' 位（层级 ' || level || '）'",
             ),
             Rule("parent_code", "level <> 'district' and r_parent_code is null", _lit("街镇、村社区和网格必须填写上级代码")),
+            Rule(
+                "parent_code",
+                f"level = 'district' and parent_code is not null and parent_code <> {_lit(CITY_CODE)}",
+                _lit(f"区县的上级代码应为空或 {CITY_CODE}"),
+            ),
             Rule(
                 "parent_code",
                 f"level <> 'district' and parent_code is not null "
