@@ -53,7 +53,10 @@ def format_delta(kind: str, current: float | None, previous: float | None, lang:
 
 
 def build_cards(
-    current: dict, previous: dict | None, lang: str = "zh", spec: tuple[tuple[str, str, str, int], ...] = OVERVIEW_CARDS
+    current: dict,
+    previous: dict | None,
+    lang: str = "zh",
+    spec: tuple[tuple[str, str, str, int], ...] = OVERVIEW_CARDS,
 ) -> list[Card]:
     """The cards for a KPI object and the previous period's."""
     cards = []
@@ -66,7 +69,9 @@ def build_cards(
             delta, color = delta.replace("-", "+", 1), "off"  # no change: neither good nor bad
         basis = "previous_year" if section == "collective_economy" else "previous_period"
         help_text = _help(basis, before, kind, lang)
-        cards.append(Card(key, kpi_label(key, lang), format_value(kind, value, lang), delta, color, help_text))
+        cards.append(
+            Card(key, kpi_label(key, lang), format_value(kind, value, lang), delta, color, help_text)
+        )
     return cards
 
 

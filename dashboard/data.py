@@ -36,5 +36,9 @@ def _cached(name: str, publication: tuple[int, int], args: tuple, kwargs: tuple)
 def ask(name: str, *args: Any, **kwargs: Any) -> Any:
     """Call `queries.<name>(db, ...)` through the cache; the first argument is the database path."""
     db = args[0]
-    return _cached(name, queries.publication(db), tuple(str(a) if isinstance(a, Path) else a for a in args),
-                   tuple(sorted(kwargs.items())))
+    return _cached(
+        name,
+        queries.publication(db),
+        tuple(str(a) if isinstance(a, Path) else a for a in args),
+        tuple(sorted(kwargs.items())),
+    )

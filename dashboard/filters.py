@@ -93,7 +93,8 @@ def _seed_from_url(db: Path, latest: dt.date, scope: str | None) -> None:
     state["preset"] = "preset_12m"
     if start and end and start <= end:
         match = next(
-            (p for p in PRESETS[:-1] if preset_period(p, latest) == queries.Period(start, end)), "preset_custom"
+            (p for p in PRESETS[:-1] if preset_period(p, latest) == queries.Period(start, end)),
+            "preset_custom",
         )
         state["preset"] = match
         state["custom_range"] = (start, end)
@@ -165,14 +166,23 @@ def shared_filters(db: Path) -> Filters:
     if kiosk:
         region = _param("region") or scope or CITY_CODE
         start, end = _date_param("from"), _date_param("to")
-        period = queries.Period(start, end) if start and end and start <= end else queries.twelve_months_ending(latest)
+        period = (
+            queries.Period(start, end)
+            if start and end and start <= end
+            else queries.twelve_months_ending(latest)
+        )
         year = _int_param("year") or period.end.year
     else:
         with st.sidebar:
-            lang = st.segmented_control(
-                t("language", state.get("lang_choice", "zh")), LANGS,
-                format_func=lambda code: {"zh": "中文", "en": "English"}[code], key="lang_choice",
-            ) or "zh"
+            lang = (
+                st.segmented_control(
+                    t("language", state.get("lang_choice", "zh")),
+                    LANGS,
+                    format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+                    key="lang_choice",
+                )
+                or "zh"
+            )
             st.markdown(f"**{t('region', lang)}**")
             region = _region_widgets(db, lang, scope)
             # A URL region that the selects cannot show (it does not exist) is kept, so the page says so.

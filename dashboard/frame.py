@@ -150,7 +150,9 @@ def title_bar(filters: Filters, page_title: str, region_name: str, crumbs: str =
     lang = filters.lang
     published = info.get("published_at")
     published_text = published.strftime("%Y-%m-%d %H:%M") if isinstance(published, dt.datetime) else "—"
-    badge = f'<span class="yp-badge">{html.escape(t("demo_data", lang))}</span>' if info.get("is_demo") else ""
+    badge = (
+        f'<span class="yp-badge">{html.escape(t("demo_data", lang))}</span>' if info.get("is_demo") else ""
+    )
     rotating = f" · {html.escape(t('rotating', lang))}" if filters.rotate else ""
     st.html(
         f'<div class="yp-bar"><span class="yp-title">{html.escape(page_title)} · {html.escape(region_name)}</span>'

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 import h3
-from duckdb.sqltypes import DOUBLE, INTEGER, VARCHAR
 import pyarrow.csv as pacsv
+from duckdb.sqltypes import DOUBLE, INTEGER, VARCHAR
 
 from pipelines import readers, staging
 from pipelines.contract import CITY_CODE, CITY_NAME, LEVELS, PARENT_LEVEL, SLA_HOURS, TABLES, Table
@@ -76,7 +76,9 @@ def _quiet(message: str, fraction: float) -> None:
     return None
 
 
-def build(input_dir: Path, db_path: Path, progress: Progress = _quiet, today: dt.date | None = None) -> BuildResult:
+def build(
+    input_dir: Path, db_path: Path, progress: Progress = _quiet, today: dt.date | None = None
+) -> BuildResult:
     """Load `input_dir` into a new database and publish it as `db_path`."""
     started = time.perf_counter()
     input_dir, db_path = Path(input_dir), Path(db_path)
@@ -86,7 +88,9 @@ def build(input_dir: Path, db_path: Path, progress: Progress = _quiet, today: dt
     except readers.InputFileError as exc:
         raise BuildError(str(exc)) from None
     if "regions" not in files:
-        raise BuildError(f"{input_dir}: 缺少 regions 文件（regions.csv、regions.xlsx 或 regions.parquet），其他表都要引用它")
+        raise BuildError(
+            f"{input_dir}: 缺少 regions 文件（regions.csv、regions.xlsx 或 regions.parquet），其他表都要引用它"
+        )
     db_path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(db_path)
     building = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
@@ -169,7 +173,7 @@ def _configure(con: duckdb.DuckDBPyConnection, building: Path) -> None:
         + ") as v(category, hours)"
     )
     con.execute(
-        "create temp table rejects (file varchar, line bigint, \"column\" varchar, value varchar, reason varchar)"
+        'create temp table rejects (file varchar, line bigint, "column" varchar, value varchar, reason varchar)'
     )
 
 
@@ -185,7 +189,9 @@ def _key_sql(table: Table) -> str:
     return ", ".join(table.key)
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, table: Table, path: Path, salt: str, today: dt.date) -> FileAudit:
+def _load_table(
+    con: duckdb.DuckDBPyConnection, table: Table, path: Path, salt: str, today: dt.date
+) -> FileAudit:
     raw = readers.register(con, path, table)
     params = {"salt": salt} if table.name == "residents" else None
     sql = staging.checked_sql(table, raw.view, today.year)
@@ -211,7 +217,8 @@ def _load_table(con: duckdb.DuckDBPyConnection, table: Table, path: Path, salt: 
     )
     if raw.unreadable_rows:
         con.executemany(
-            "insert into rejects values (?, ?, '', null, ?)", [[raw.file, line, why] for line, why in raw.unreadable_rows]
+            "insert into rejects values (?, ?, '', null, ?)",
+            [[raw.file, line, why] for line, why in raw.unreadable_rows],
         )
     read, valid, rejected = con.execute(
         f"select count(*), count(*) filter (where len(problems) = 0), count(*) filter (where len(problems) > 0) "
@@ -252,7 +259,9 @@ def _load_empty(con: duckdb.DuckDBPyConnection, table: Table, today: dt.date) ->
     )
     params = {"salt": ""} if table.name == "residents" else None
     sql = staging.checked_sql(table, f"raw_{table.name}", today.year)
-    con.execute(f"create temp table stg_{table.name} as select * exclude (problems, _line) from ({sql})", params)
+    con.execute(
+        f"create temp table stg_{table.name} as select * exclude (problems, _line) from ({sql})", params
+    )
     con.execute(f"drop view raw_{table.name}")
 
 
@@ -277,7 +286,11 @@ def _load_boundaries(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             properties = feature.get("properties") or {}
             code = str(properties.get("code") or properties.get("区划代码") or "").strip()
             geometry = feature.get("geometry")
-            if not code or not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+            if (
+                not code
+                or not isinstance(geometry, dict)
+                or geometry.get("type") not in ("Polygon", "MultiPolygon")
+            ):
                 raise readers.InputFileError(
                     path.name, f"第 {number} 个要素缺少 properties.code 或 Polygon/MultiPolygon 几何"
                 )
@@ -288,7 +301,9 @@ def _load_boundaries(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         con.execute("delete from boundaries where code not in (select code from regions)")
 
 
-def _write_metadata(con: duckdb.DuckDBPyConnection, audit: list[FileAudit], input_dir: Path, today: dt.date) -> None:
+def _write_metadata(
+    con: duckdb.DuckDBPyConnection, audit: list[FileAudit], input_dir: Path, today: dt.date
+) -> None:
     con.execute(
         "create table load_audit (file varchar, rows_read bigint, rows_loaded bigint, "
         "rows_rejected bigint, rows_superseded bigint)"
@@ -325,7 +340,9 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     ).to_arrow_reader(100_000)
     with path.open("wb") as fh:
         fh.write(b"\xef\xbb\xbf")
-        with pacsv.CSVWriter(fh, reader.schema, write_options=pacsv.WriteOptions(include_header=True)) as writer:
+        with pacsv.CSVWriter(
+            fh, reader.schema, write_options=pacsv.WriteOptions(include_header=True)
+        ) as writer:
             for batch in reader:
                 writer.write_batch(batch)
 
@@ -335,5 +352,7 @@ def describe_audit(audit: list[FileAudit]) -> str:
     head = f"{'file':<28}{'rows_read':>12}{'rows_loaded':>13}{'rows_rejected':>15}{'rows_superseded':>17}"
     lines = [head]
     for a in audit:
-        lines.append(f"{a.file:<28}{a.rows_read:>12}{a.rows_loaded:>13}{a.rows_rejected:>15}{a.rows_superseded:>17}")
+        lines.append(
+            f"{a.file:<28}{a.rows_read:>12}{a.rows_loaded:>13}{a.rows_rejected:>15}{a.rows_superseded:>17}"
+        )
     return "\n".join(lines)

@@ -62,7 +62,8 @@ def find_input_files(input_dir: Path) -> dict[str, Path]:
             continue
         if path.stem in found:
             raise InputFileError(
-                path.name, f"表 {path.stem} 有两个输入文件（{found[path.stem].name} 和 {path.name}），只能保留一个"
+                path.name,
+                f"表 {path.stem} 有两个输入文件（{found[path.stem].name} 和 {path.name}），只能保留一个",
             )
         found[path.stem] = path
     return found
@@ -84,7 +85,9 @@ def map_header(table: Table, file: str, header: list[str]) -> tuple[dict[str, st
             raise InputFileError(file, f"列 {column} 在表头中出现了两次（{raw}）")
         mapping[raw] = column
     if not mapping:
-        raise InputFileError(file, "没有可识别的表头（第1行应为列名，例如 " + "、".join(table.column_names[:3]) + "）")
+        raise InputFileError(
+            file, "没有可识别的表头（第1行应为列名，例如 " + "、".join(table.column_names[:3]) + "）"
+        )
     missing = [c for c in table.required_in_header if c not in mapping.values()]
     if table.name == "residents" and not {"resident_id", "id_number"} & set(mapping.values()):
         missing.insert(0, "resident_id")
@@ -192,7 +195,9 @@ def _register_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> R
         if invalid and any(row.number is None for row in invalid):
             data, invalid = _read_csv_arrow(path, encoding, use_threads=False, header=header)
     except UnicodeDecodeError as exc:
-        raise InputFileError(path.name, f"文件中途出现非 {encoding} 编码的内容（字节位置约 {exc.start}）") from None
+        raise InputFileError(
+            path.name, f"文件中途出现非 {encoding} 编码的内容（字节位置约 {exc.start}）"
+        ) from None
     except (pa.ArrowInvalid, ValueError) as exc:
         raise InputFileError(path.name, f"无法作为 CSV 读取：{_short(exc)}") from None
     data = data.select(wanted).cast(pa.schema([(n, pa.string()) for n in wanted]))
@@ -207,14 +212,18 @@ def _register_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> R
             (row.number, f"列数不符：应有 {row.expected_columns} 列，实际 {row.actual_columns} 列")
         )
     # Rows the parser skipped keep their line numbers; the rows it kept fill the others in order.
-    lines = np.setdiff1d(np.arange(2, data.num_rows + len(skipped_lines) + 2), np.array(skipped_lines, dtype=np.int64))
+    lines = np.setdiff1d(
+        np.arange(2, data.num_rows + len(skipped_lines) + 2), np.array(skipped_lines, dtype=np.int64)
+    )
     data = data.append_column("_line", pa.array(lines[: data.num_rows], pa.int64()))
     # A line whose every cell is empty is a blank record, not data.
     arrow_name = f"arrow_{table.name}"
     con.register(arrow_name, data)
     select = _select_list(table, {s: c for s, c in mapping.items() if s in wanted})
     blank = " and ".join(f"coalesce(trim({_quote(s)}), '') = ''" for s in wanted)
-    con.execute(f"create or replace temp view raw_{table.name} as select _line, {select} from {arrow_name} where not ({blank})")
+    con.execute(
+        f"create or replace temp view raw_{table.name} as select _line, {select} from {arrow_name} where not ({blank})"
+    )
     return RawInput(table, path, f"raw_{table.name}", encoding, ignored, unreadable)
 
 
@@ -272,7 +281,9 @@ def _register_excel(con: duckdb.DuckDBPyConnection, path: Path, table: Table) ->
         lines.append(offset)
         for c, v in cells.items():
             columns[c].append(v)
-    data = pa.table({**{c: pa.array(v, pa.string()) for c, v in columns.items()}, "_line": pa.array(lines, pa.int64())})
+    data = pa.table(
+        {**{c: pa.array(v, pa.string()) for c, v in columns.items()}, "_line": pa.array(lines, pa.int64())}
+    )
     arrow_name = f"arrow_{table.name}"
     con.register(arrow_name, data)
     select = _select_list(table, {c: c for c in positions})

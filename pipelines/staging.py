@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from pipelines.contract import (
     CITY_CODE,
-    LEVELS,
     KINDS_BY_LEVEL,
+    LEVELS,
     PARENT_LEVEL,
     Column,
     Table,
@@ -124,7 +124,11 @@ def column_problems(column: Column, this_year: int) -> list[Rule]:
                 # list_distinct drops NULLs, so an unknown tag is found in the raw items, not the typed list
                 f"{raw} is not null and len(list_filter({tag_items(raw)}, "
                 f"lambda x: ({enum_case(column, 'trim(x)')}) is null)) > 0",
-                _lit("含有无法识别的标签（允许：" + "、".join(f"{c} {v}" for c, v in column.enum.items()) + "）"),
+                _lit(
+                    "含有无法识别的标签（允许："
+                    + "、".join(f"{c} {v}" for c, v in column.enum.items())
+                    + "）"
+                ),
             )
         )
     elif column.type != "text":
@@ -135,7 +139,9 @@ def column_problems(column: Column, this_year: int) -> list[Rule]:
         upper = this_year if upper is None else min(upper, this_year)
     if column.min is not None:
         op, word = (">", "大于") if column.min_exclusive else (">=", "不小于")
-        rules.append(Rule(column.name, f"not ({typed} {op} {column.min:g})", _lit(f"应{word} {column.min:g}")))
+        rules.append(
+            Rule(column.name, f"not ({typed} {op} {column.min:g})", _lit(f"应{word} {column.min:g}"))
+        )
     if upper is not None:
         rules.append(Rule(column.name, f"not ({typed} <= {upper:g})", _lit(f"应不大于 {upper:g}")))
     return rules
@@ -163,7 +169,11 @@ def table_rules(table: Table) -> list[Rule]:
                 f"code is not null and level is not null and length(code) <> case level {length_case} end",
                 f"'代码长度应为 ' || case level {length_case} end || ' 位（层级 ' || level || '）'",
             ),
-            Rule("parent_code", "level <> 'district' and r_parent_code is null", _lit("街镇、村社区和网格必须填写上级代码")),
+            Rule(
+                "parent_code",
+                "level <> 'district' and r_parent_code is null",
+                _lit("街镇、村社区和网格必须填写上级代码"),
+            ),
             Rule(
                 "parent_code",
                 f"level = 'district' and parent_code is not null and parent_code <> {_lit(CITY_CODE)}",
@@ -180,11 +190,19 @@ def table_rules(table: Table) -> list[Rule]:
                 "code is not null and parent_code is not null and not starts_with(code, parent_code)",
                 "'区划代码 ' || code || ' 应以上级代码 ' || parent_code || ' 开头'",
             ),
-            Rule("kind", f"kind is not null and level is not null and not ({kinds})", "'类型 ' || kind || ' 不属于层级 ' || level"),
+            Rule(
+                "kind",
+                f"kind is not null and level is not null and not ({kinds})",
+                "'类型 ' || kind || ' 不属于层级 ' || level",
+            ),
         ]
     if table.name == "residents":
         return [
-            Rule("resident_id", "r_resident_id is null and r_id_number is null", _lit("人员编号和身份证号都为空，无法识别此人")),
+            Rule(
+                "resident_id",
+                "r_resident_id is null and r_id_number is null",
+                _lit("人员编号和身份证号都为空，无法识别此人"),
+            ),
             grid_exists,
         ]
     if table.name == "housing":
@@ -193,8 +211,16 @@ def table_rules(table: Table) -> list[Rule]:
         return [
             grid_exists,
             Rule("accepted_at", "accepted_at < reported_at", _lit("受理时间早于上报时间")),
-            Rule("resolved_at", "status = 'resolved' and r_resolved_at is null", _lit("状态为已办结时必须填写办结时间")),
-            Rule("resolved_at", "status <> 'resolved' and r_resolved_at is not null", _lit("未办结的事件不应有办结时间")),
+            Rule(
+                "resolved_at",
+                "status = 'resolved' and r_resolved_at is null",
+                _lit("状态为已办结时必须填写办结时间"),
+            ),
+            Rule(
+                "resolved_at",
+                "status <> 'resolved' and r_resolved_at is not null",
+                _lit("未办结的事件不应有办结时间"),
+            ),
             Rule("resolved_at", "resolved_at < reported_at", _lit("办结时间早于上报时间")),
             Rule(
                 "resolution_level",
@@ -218,9 +244,7 @@ def table_rules(table: Table) -> list[Rule]:
 def checked_sql(table: Table, raw_view: str, this_year: int, salt_param: str = "$salt") -> str:
     """SQL for `checked_<table>`: typed columns, the problems of each row, and its line."""
     stored = [c for c in table.columns if not c.personal]
-    trimmed = ", ".join(
-        f"nullif(trim({c.name}), '') as r_{c.name}" for c in table.columns_read
-    )
+    trimmed = ", ".join(f"nullif(trim({c.name}), '') as r_{c.name}" for c in table.columns_read)
     typed = []
     for c in stored:
         expr = typed_expression(c, f"r_{c.name}")
@@ -241,7 +265,7 @@ with raw as (
     from {raw_view}
 ),
 typed as (
-    select *, {', '.join(typed)}
+    select *, {", ".join(typed)}
     from raw
 )
 select * exclude ({raw_names}),

@@ -13,8 +13,17 @@ from dashboard.labels import kpi_label, t
 
 pytestmark = pytest.mark.browser
 
-KIOSK_LABELS = [t("trend"), t("ranking"), t("event_sheet"), t("demo_data"), t("published_at"),
-                t("metric_events"), t("metric_resolution_rate"), t("metric_density"), t("metric_overdue")]
+KIOSK_LABELS = [
+    t("trend"),
+    t("ranking"),
+    t("event_sheet"),
+    t("demo_data"),
+    t("published_at"),
+    t("metric_events"),
+    t("metric_resolution_rate"),
+    t("metric_density"),
+    t("metric_overdue"),
+]
 
 
 def wait_for_cards(page, count: int = len(OVERVIEW_CARDS)) -> None:
@@ -23,7 +32,7 @@ def wait_for_cards(page, count: int = len(OVERVIEW_CARDS)) -> None:
         f"document.querySelectorAll('[data-testid=\"stMetric\"]').length >= {count}", timeout=30_000
     )
     page.wait_for_function(
-        "!document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')",
+        '!document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')',
         timeout=30_000,
     )
 
@@ -42,7 +51,9 @@ def deck_pixels(page, path) -> int:
     image = Image.open(path).convert("RGB")
     background = (10, 22, 40)
     return sum(
-        1 for pixel in image.get_flattened_data() if max(abs(a - b) for a, b in zip(pixel, background, strict=True)) > 24
+        1
+        for pixel in image.get_flattened_data()
+        if max(abs(a - b) for a, b in zip(pixel, background, strict=True)) > 24
     )
 
 
@@ -79,7 +90,9 @@ def test_url_round_trip(demo_db, streamlit_server, page, artifacts_dir):
     base = streamlit_server(demo_db)
     page.goto(f"{base}/?region=500153&from=2023-01-01&to=2023-12-31")
     wait_for_cards(page)
-    assert re.search(r"region=500153\b", page.url) and "from=2023-01-01" in page.url and "year=2023" in page.url
+    assert (
+        re.search(r"region=500153\b", page.url) and "from=2023-01-01" in page.url and "year=2023" in page.url
+    )
     before = card_values(page)
 
     # Choose a township in the sidebar: the URL follows, and the copied link shows the same view.
@@ -123,7 +136,8 @@ def test_rotation_steps_through_the_children(demo_db, streamlit_server, page, ar
     for _ in range(3):
         page.wait_for_function(
             "t => document.querySelector('.yp-title') && document.querySelector('.yp-title').innerText !== t",
-            arg=title_text(page), timeout=20_000,
+            arg=title_text(page),
+            timeout=20_000,
         )
         seen.add(title_text(page))
     children = queries.children(demo_db, "500153")
@@ -149,7 +163,8 @@ def test_a_new_publish_shows_without_reload(tmp_path, streamlit_server, page):
     page.wait_for_function(
         "([label, old]) => [...document.querySelectorAll('[data-testid=\"stMetric\"]')].some("
         "m => m.innerText.includes(label) && !m.innerText.includes(old))",
-        arg=[kpi_label("residents"), before], timeout=30_000,
+        arg=[kpi_label("residents"), before],
+        timeout=30_000,
     )
     period = queries.default_period(db)
     expected = queries.kpis(db, "50", period.start, period.end)["population"]["residents"]

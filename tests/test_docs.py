@@ -23,7 +23,9 @@ def test_every_mart_is_in_the_data_model_table():
 
 def test_every_mart_states_its_grain_first():
     for mart in MARTS:
-        first = (ROOT / "pipelines" / "sql" / "marts" / f"{mart}.sql").read_text(encoding="utf-8").splitlines()[0]
+        first = (
+            (ROOT / "pipelines" / "sql" / "marts" / f"{mart}.sql").read_text(encoding="utf-8").splitlines()[0]
+        )
         assert first.startswith("-- one row per"), mart
         assert first[3:] in README, f"README's grain of {mart} differs from the SQL"
 

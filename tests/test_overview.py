@@ -27,7 +27,9 @@ def a_grid(db) -> str:
     """A grid that has events."""
     cur = queries.cursor(db)
     try:
-        return cur.execute("select grid_code from events group by 1 order by count(*) desc limit 1").fetchall()[0][0]
+        return cur.execute(
+            "select grid_code from events group by 1 order by count(*) desc limit 1"
+        ).fetchall()[0][0]
     finally:
         cur.close()
 
