@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.contract import CITY_CODE, SUPPRESS_BELOW, TAGS
+from pipelines.contract import CITY_CODE, LEVELS, SUPPRESS_BELOW, TAGS
 
 DateLike = dt.date | str
 
@@ -222,20 +222,11 @@ event_counts as (
       and reported_date between $start and $end
 ),
 
-resolve_time as (
-    -- the one measure that cannot be summed: the events table is clustered by district and time
-    select median(ms_to_resolve) / 3600000.0 as median_hours_to_resolve
-    from events
-    where district_code >= $district_lo and district_code < $district_hi
-      and grid_code >= $lo and grid_code < $hi
-      and reported_date between $start and $end
-      and is_resolved
-),
-
 overdue as (
     select count(*) as overdue_open
     from events_open
-    where grid_code >= $lo and grid_code < $hi
+    where district_code >= $district_lo and district_code < $district_hi
+      and grid_code >= $lo and grid_code < $hi
       and reported_date between $start and $end
       and due_at < $end_exclusive
 ),
@@ -258,17 +249,69 @@ select
     elderly.elderly,
     housing.units, housing.rented, housing.vacant,
     event_counts.*,
-    resolve_time.*,
     overdue.*,
     economy.*
 from event_counts
-cross join resolve_time
 cross join overdue
 cross join economy
 cross join elderly
 left join population on true
 left join housing on true
 """
+
+
+_RESOLVED_IN = """
+    from events
+    where district_code >= $district_lo and district_code < $district_hi
+      and grid_code >= $lo and grid_code < $hi
+      and reported_date between $start and $end
+      and is_counted
+      and is_resolved
+"""
+
+def _median_hours_to_resolve(db: str | os.PathLike, params: dict) -> float | None:
+    """The exact median of resolved_at - reported_at in hours over the resolved events in scope.
+
+    A region's events are read directly, which is quick everywhere but in the city as a whole, where
+    no filter narrows the scan: there the histogram of durations by day finds the buckets holding
+    the middle ranks, and only those buckets' durations are read (resolve_times is clustered by them).
+    """
+    scope = {key: params[key] for key in ("district_lo", "district_hi", "lo", "hi", "start", "end")}
+    if params["region"] != CITY_CODE:
+        row = _fetch_one(db, f"select median(ms_to_resolve) / 3600000.0 as median {_RESOLVED_IN}", scope)
+        return row.get("median")
+    counts = _fetch_df(
+        db,
+        """
+        select bucket, sum(events) as events
+        from resolve_time_histogram
+        where reported_date between $start and $end
+        group by bucket
+        order by bucket
+        """,
+        {"start": params["start"], "end": params["end"]},
+    )
+    total = int(counts["events"].sum()) if not counts.empty else 0
+    if total == 0:
+        return None
+    middle = [(total - 1) // 2, total // 2]
+    below = counts["events"].cumsum() - counts["events"]
+    holding = counts[(below + counts["events"] > middle[0]) & (below <= middle[1])]
+    first, last = int(holding["bucket"].iloc[0]), int(holding["bucket"].iloc[-1])
+    skipped = int(below[holding.index[0]])
+    values = _fetch_df(
+        db,
+        """
+        select ms_to_resolve
+        from resolve_times
+        where bucket between $first and $last
+          and reported_date between $start and $end
+        order by ms_to_resolve
+        """,
+        {"first": first, "last": last, "start": params["start"], "end": params["end"]},
+    )["ms_to_resolve"]
+    middle_values = [int(values.iloc[rank - skipped]) for rank in middle]
+    return (middle_values[0] + middle_values[1]) / 2 / 3600000.0
 
 
 def _rate(numerator: float | None, denominator: float | None) -> float | None:
@@ -305,6 +348,7 @@ def kpis(
         "year": year,
     }
     row = _fetch_one(db, KPI_SQL, params)
+    row["median_hours_to_resolve"] = _median_hours_to_resolve(db, params) if row.get("residents") is not None else None
     if row.get("residents") is None and row.get("units") is None:
         # Neither mart has the region: it does not exist (every region has a row in both).
         raise QueryError(f"区划代码 {code} 不存在")
@@ -645,7 +689,8 @@ SMALL_UNIT_LEVELS = ("community", "grid")
 SUPPRESSED_TEXT = f"<{SUPPRESS_BELOW}"
 AGE_BAND_YEARS = 5
 OLDEST_AGE_BAND = 85
-CHAIN_LEVELS = ("grid", "community", "township", "district")
+# 网格 → 村社区 → 街镇 → 区县: where an event can be resolved, from the bottom up.
+CHAIN_LEVELS = tuple(reversed(LEVELS))
 
 
 def _level_of(code: str) -> str:

@@ -36,6 +36,8 @@ MARTS = (
     "events",
     "events_by_region_day",
     "events_open",
+    "resolve_times",
+    "resolve_time_histogram",
     "events_by_region_month",
     "collective_economy",
 )

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inputs import G1, G2, G5, GRIDS, KPI_TABLES, REGIONS, VILLAGES, build_folder, write_folder
 
+from dashboard import queries
 from dashboard.queries import Period, QueryError, kpis, kpis_with_previous
 from pipelines.contract import EVENTS, HOUSING, RESIDENTS, TAGS
 
@@ -331,3 +332,66 @@ def test_additive_measures_of_a_region_are_the_sums_over_its_children(tmp_path, 
                 continue  # villages are communities: a grid never has collective economy
             total = sum(pick(figures[child], path) for child in children)
             assert pick(figures[parent], path) == total, (parent, path)
+
+
+# ---------------------------------------------------------------- the city's median by buckets
+
+
+@pytest.fixture(scope="module")
+def demo_db_for_median(tmp_path_factory):
+    """A generated database, where the city has thousands of resolved events."""
+    from pipelines.build import build
+    from pipelines.demo import generate
+
+    folder = tmp_path_factory.mktemp("median")
+    generate(folder / "input", scale=0.001, seed=3)
+    build(folder / "input", folder / "yiping.duckdb")
+    return folder / "yiping.duckdb"
+
+
+def direct_median(db, start, end):
+    """The median over the events themselves, as SPEC section 6 defines it."""
+    cur = queries.cursor(db)
+    try:
+        return cur.execute(
+            "select median(epoch_ms(resolved_at) - epoch_ms(reported_at)) / 3600000.0 from events "
+            "where status = 'resolved' and reported_date between ? and ?",
+            [start, end],
+        ).fetchall()[0][0]
+    finally:
+        cur.close()
+
+
+def resolved_days(db):
+    """Days with exactly one resolved event, and a pair of consecutive days with two in all."""
+    cur = queries.cursor(db)
+    try:
+        rows = cur.execute(
+            "select reported_date, count(*) from events where status = 'resolved' group by 1 order by 1"
+        ).fetchall()
+    finally:
+        cur.close()
+    return rows
+
+
+def test_city_median_equals_the_direct_median(demo_db_for_median):
+    import random
+
+    db = demo_db_for_median
+    days = resolved_days(db)
+    first, last = days[0][0], days[-1][0]
+    rng = random.Random(11)
+    periods = [(first, last), (dt.date(2000, 1, 1), dt.date(2000, 12, 31))]
+    for _ in range(30):
+        start = first + dt.timedelta(days=rng.randint(0, (last - first).days))
+        periods.append((start, start + dt.timedelta(days=rng.randint(0, 400))))
+    single = next((day for day, n in days if n == 1), None)
+    if single:
+        periods.append((single, single))
+    pair = next(((a[0], b[0]) for a, b in zip(days, days[1:], strict=False) if a[1] == b[1] == 1), None)
+    if pair:
+        periods.append(pair)
+    for start, end in periods:
+        expected = direct_median(db, start, end)
+        got = queries.kpis(db, "50", start, end)["events"]["median_hours_to_resolve"]
+        assert (got is None and expected is None) or got == pytest.approx(expected, rel=1e-12), (start, end)
