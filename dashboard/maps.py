@@ -78,7 +78,9 @@ def region_map(
         layers.append(
             pdk.Layer(
                 "H3HexagonLayer",
-                data=data[["cell", "r", "g", "b", "a", "value", "events", "residents", "overdue"]],
+                # `code` (where a click drills) and `tip` (escaped tooltip text) pass through when given.
+                data=data[["cell", "r", "g", "b", "a", "value", "events", "residents", "overdue",
+                           *[c for c in ("code", "tip") if c in data.columns]]],
                 id="cells",
                 get_hexagon="cell",
                 get_fill_color="[r, g, b, a]",
@@ -105,7 +107,8 @@ def region_map(
             )
         )
     if not labels.empty:
-        names = labels.dropna(subset=["lon", "lat"])[["code", "name", "lon", "lat"]]
+        names = labels.dropna(subset=["lon", "lat"])[["code", "name", "lon", "lat",
+                                                        *[c for c in ("tip",) if c in labels.columns]]]
         # deck.gl draws only the characters it is given; pydeck must pass them as a plain string.
         character_set = pdk.types.String("".join(sorted(set("".join(names["name"].astype(str))) | set("0123456789"))))
         layers.append(

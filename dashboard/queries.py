@@ -85,12 +85,27 @@ def publication(db: str | os.PathLike) -> tuple[int, int]:
     return (stat.st_ino, stat.st_mtime_ns)
 
 
-def _fetch_df(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> pd.DataFrame:
-    cur = cursor(db)
+def _frame(cur: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> pd.DataFrame:
     try:
         return cur.execute(sql, params).df()
     except duckdb.Error as exc:
         raise QueryError(f"查询失败：{str(exc).splitlines()[0]}") from None
+
+
+def _one(cur: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> dict:
+    try:
+        result = cur.execute(sql, params)
+        names = [d[0] for d in result.description]
+        rows = result.fetchall()
+    except duckdb.Error as exc:
+        raise QueryError(f"查询失败：{str(exc).splitlines()[0]}") from None
+    return dict(zip(names, rows[0], strict=True)) if rows else {}
+
+
+def _fetch_df(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> pd.DataFrame:
+    cur = cursor(db)
+    try:
+        return _frame(cur, sql, params)
     finally:
         cur.close()
 
@@ -98,14 +113,9 @@ def _fetch_df(db: str | os.PathLike, sql: str, params: dict | list | None = None
 def _fetch_one(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> dict:
     cur = cursor(db)
     try:
-        result = cur.execute(sql, params)
-        names = [d[0] for d in result.description]
-        rows = result.fetchall()
-    except duckdb.Error as exc:
-        raise QueryError(f"查询失败：{str(exc).splitlines()[0]}") from None
+        return _one(cur, sql, params)
     finally:
         cur.close()
-    return dict(zip(names, rows[0], strict=True)) if rows else {}
 
 
 # ---------------------------------------------------------------------------------- periods
@@ -269,7 +279,7 @@ _RESOLVED_IN = """
       and is_resolved
 """
 
-def _median_hours_to_resolve(db: str | os.PathLike, params: dict) -> float | None:
+def _median_hours_to_resolve(cur: duckdb.DuckDBPyConnection, params: dict) -> float | None:
     """The exact median of resolved_at - reported_at in hours over the resolved events in scope.
 
     A region's events are read directly, which is quick everywhere but in the city as a whole, where
@@ -278,10 +288,10 @@ def _median_hours_to_resolve(db: str | os.PathLike, params: dict) -> float | Non
     """
     scope = {key: params[key] for key in ("district_lo", "district_hi", "lo", "hi", "start", "end")}
     if params["region"] != CITY_CODE:
-        row = _fetch_one(db, f"select median(ms_to_resolve) / 3600000.0 as median {_RESOLVED_IN}", scope)
+        row = _one(cur, f"select median(ms_to_resolve) / 3600000.0 as median {_RESOLVED_IN}", scope)
         return row.get("median")
-    counts = _fetch_df(
-        db,
+    counts = _frame(
+        cur,
         """
         select bucket, sum(events) as events
         from resolve_time_histogram
@@ -299,8 +309,8 @@ def _median_hours_to_resolve(db: str | os.PathLike, params: dict) -> float | Non
     holding = counts[(below + counts["events"] > middle[0]) & (below <= middle[1])]
     first, last = int(holding["bucket"].iloc[0]), int(holding["bucket"].iloc[-1])
     skipped = int(below[holding.index[0]])
-    values = _fetch_df(
-        db,
+    values = _frame(
+        cur,
         """
         select ms_to_resolve
         from resolve_times
@@ -347,8 +357,13 @@ def kpis(
         "elderly_born_by": period.end.year - 60,
         "year": year,
     }
-    row = _fetch_one(db, KPI_SQL, params)
-    row["median_hours_to_resolve"] = _median_hours_to_resolve(db, params) if row.get("residents") is not None else None
+    cur = cursor(db)  # one cursor: every figure comes from the same published file
+    try:
+        row = _one(cur, KPI_SQL, params)
+        exists = row.get("residents") is not None
+        row["median_hours_to_resolve"] = _median_hours_to_resolve(cur, params) if exists else None
+    finally:
+        cur.close()
     if row.get("residents") is None and row.get("units") is None:
         # Neither mart has the region: it does not exist (every region has a row in both).
         raise QueryError(f"区划代码 {code} 不存在")
@@ -876,6 +891,40 @@ def cell_children(db: str | os.PathLike, code: str, scope: str | None = None) ->
         """,
         {"lo": lo, "hi": hi, "child_length": _child_length(code)},
     )
+
+
+def population_cells(db: str | os.PathLike, code: str, scope: str | None = None) -> pd.DataFrame:
+    """Every map cell of the region with its residents and their density (per km²); a snapshot, so the map
+    stays the same when the period changes."""
+    code = str(code)
+    check_scope(code, scope)
+    lo, hi = region_range(code)
+    resolution = map_resolution(code)
+    frame = _fetch_df(
+        db,
+        f"""
+        with grids as (
+            select code, h3_r{resolution} as cell from regions
+            where level = 'grid' and code >= $lo and code < $hi
+        ),
+
+        people as (
+            select region_code as code, residents from population_by_region
+            where level = 'grid' and region_code >= $lo and region_code < $hi
+        )
+
+        select grids.cell, count(*) as grids, coalesce(sum(people.residents), 0) as residents
+        from grids
+        left join people using (code)
+        group by grids.cell
+        order by grids.cell
+        """,
+        {"lo": lo, "hi": hi},
+    )
+    import h3
+
+    frame["density"] = frame["residents"] / h3.average_hexagon_area(resolution, unit="km^2")
+    return frame
 
 
 # ----------------------------------------------------------------------------------- housing

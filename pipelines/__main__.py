@@ -15,6 +15,8 @@ class UsageError(Exception):
 
 def _date(text: str) -> dt.date:
     try:
+        if len(text) != 10 or text[4] != "-" or text[7] != "-":
+            raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"不是 YYYY-MM-DD 格式的日期：{text}") from None
@@ -51,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     kpi.add_argument("--from", dest="start", type=_date, required=True)
     kpi.add_argument("--to", dest="end", type=_date, required=True)
     kpi.add_argument("--year", type=int)
+
+    report = commands.add_parser("report", help="write the report of a region and period: PDF, HTML or Excel")
+    report.add_argument("--db", type=Path, required=True)
+    report.add_argument("--region", required=True)
+    report.add_argument("--from", dest="start", type=_date, required=True)
+    report.add_argument("--to", dest="end", type=_date, required=True)
+    report.add_argument("--year", type=int)
+    report.add_argument("--out", type=Path, required=True, help="FILE.pdf, FILE.html or FILE.xlsx")
+    report.add_argument("--lang", choices=("zh", "en"), default="zh")
     return parser
 
 
@@ -63,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             return _build(args)
         if args.command == "kpi":
             return _kpi(args)
+        if args.command == "report":
+            return _report(args)
     except UsageError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -110,6 +123,35 @@ def _kpi(args: argparse.Namespace) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    import time
+
+    from dashboard.export import ExportError
+    from dashboard.queries import QueryError
+    from dashboard.report import ReportError, format_of, write_report
+
+    try:
+        format_of(args.out)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
+    if args.start > args.end:
+        raise UsageError("--from 晚于 --to")
+    if not args.db.exists():
+        print(f"错误：数据库不存在：{args.db}", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    try:
+        path = write_report(args.db, args.region, args.start, args.end, args.out, year=args.year, lang=args.lang)
+    except (ReportError, QueryError, ExportError) as exc:
+        if getattr(exc, "usage", False):
+            raise UsageError(str(exc)) from None
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    print(path)
+    print(f"已写出报告 {path}（{time.perf_counter() - started:.1f} 秒）", file=sys.stderr)
     return 0
 
 

@@ -8,6 +8,7 @@ from dashboard import charts, frame, maps, queries
 from dashboard import format as fmt
 from dashboard.cards import build_cards
 from dashboard.data import ask
+from dashboard.downloads import chart_downloads
 from dashboard.filters import Filters, drill_to
 from dashboard.labels import enum_label, kpi_label, t
 
@@ -61,8 +62,10 @@ with map_column:
 with middle_column:
     st.subheader(t("trend", lang))
     trend = ask("event_trend", filters.db, code, filters.start, filters.end, scope=filters.scope)
-    st.plotly_chart(charts.trend_chart(trend, lang, height=250), key="overview_trend",
-                    config={"displayModeBar": False})
+    trend_figure = charts.trend_chart(trend, lang, height=250)
+    st.plotly_chart(trend_figure, key="overview_trend", config={"displayModeBar": False})
+    if not filters.kiosk:
+        chart_downloads(trend_figure, trend, f"{region['name']} · {t('trend', lang)}", lang)
     st.subheader(t("ranking", lang))
     ranking = ask("ranking", filters.db, code, filters.start, filters.end, scope=filters.scope)
     if ranking.empty:
@@ -95,6 +98,9 @@ with middle_column:
         if picked:
             drill_to(str(table["code"].iloc[picked[0]]))
             st.rerun()
+        if not filters.kiosk:
+            chart_downloads(charts.ranking_chart(ranking, "resolution_rate", lang), table,
+                            f"{region['name']} · {t('ranking', lang)}", lang)
 
 # ------------------------------------------------------------------------------ event sheet
 with sheet_column:

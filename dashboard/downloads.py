@@ -1,0 +1,81 @@
+"""Download buttons under a chart: the picture (wall, print, vector) and the data behind it.
+
+    from dashboard.downloads import chart_downloads
+    st.plotly_chart(fig, key="events_trend")
+    chart_downloads(fig, trend, t("trend", lang), lang)
+
+Images are rendered only when a button is clicked, so a page with many charts stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import export
+from dashboard.labels import t
+
+_UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\s·]+')
+
+
+def file_stem(name: str) -> str:
+    """A file name from a title: no path separators, quotes or blanks."""
+    return _UNSAFE_IN_FILE_NAMES.sub("_", str(name)).strip("._") or "chart"
+
+
+def chart_downloads(
+    fig: go.Figure,
+    data: pd.DataFrame,
+    name: str,
+    lang: str = "zh",
+    key: str | None = None,
+    readable: bool = True,
+) -> None:
+    """A compact 下载 popover: PNG for the wall (1920 px wide), PNG for print (300 dpi), SVG, CSV, Excel.
+
+    fig: the figure as the page draws it. data: the frame behind it; with `readable`, query column
+    names become labels and enumerated codes their names. name: the chart's title, used for the file
+    names and as the image title when the figure has none. key: a unique key when the same name
+    appears twice on a page. Text cells are neutralised against spreadsheet formulas.
+    """
+    key = key or "download_" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
+    stem = file_stem(name)
+    table = export.readable(data, lang) if readable else data
+
+    def image(fmt: str, preset: str):
+        return lambda: export.figure_image(fig, fmt, preset, title=name)
+
+    buttons = (
+        ("png_wall", t("download_png_wall", lang), image("png", "wall"), f"{stem}_1920.png", "image/png"),
+        (
+            "png_print",
+            t("download_png_print", lang),
+            image("png", "print"),
+            f"{stem}_300dpi.png",
+            "image/png",
+        ),
+        ("svg", t("download_svg", lang), image("svg", "document"), f"{stem}.svg", "image/svg+xml"),
+        ("csv", t("download_csv", lang), lambda: export.csv_bytes(table), f"{stem}.csv", "text/csv"),
+        (
+            "xlsx",
+            t("download_xlsx", lang),
+            lambda: export.xlsx_bytes({name: table}),
+            f"{stem}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    )
+    with st.popover(t("download", lang), icon=":material/download:", type="tertiary"):
+        for suffix, label, make, file_name, mime in buttons:
+            st.download_button(
+                label,
+                data=make,
+                file_name=file_name,
+                mime=mime,
+                on_click="ignore",
+                key=f"{key}_{suffix}",
+                width="stretch",
+            )

@@ -1,0 +1,151 @@
+"""What the analyst pages share on screen: the header with its breadcrumb, KPI cards, a chart with the
+table behind it, a map, and drilling into the region a click picks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+import streamlit as st
+
+from dashboard import frame
+from dashboard.cards import build_cards
+from dashboard.data import ask
+from dashboard.filters import Filters, drill_to, page_choice
+from dashboard.labels import enum_label, t
+
+CardSpec = tuple[tuple[str, str, str, int], ...]
+# More than six cards in a row: smaller type, so that the fixed Chinese labels fit.
+COMPACT_CARDS_CSS = """
+<style>
+  [data-testid="stMetricLabel"] p { font-size: 0.85rem; white-space: normal !important; line-height: 1.25; }
+  [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] div { overflow: visible !important;
+      white-space: normal !important; height: auto !important; }
+  [data-testid="stMetricLabel"] { min-height: 2.2rem; align-items: flex-start; }
+  [data-testid="stMetricValue"] { font-size: 1.6rem; }
+</style>
+"""
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def page_start(title_key: str) -> tuple[Filters, str, dict]:
+    """The filters, the region code and its row; a region that does not exist stops the page with a message."""
+    filters: Filters = st.session_state["filters"]
+    lang = filters.lang
+    code = filters.region
+    if not filters.region_ok:
+        frame.title_bar(filters, t(title_key, lang), code)
+        st.error(f"{t('unknown_region', lang)}{code}")
+        st.stop()
+    region = ask("region", filters.db, code, scope=filters.scope)
+    frame.title_bar(filters, t(title_key, lang), region["name"])
+    frame.breadcrumb(filters, code)
+    return filters, code, region
+
+
+def kpi_row(filters: Filters, code: str, spec: CardSpec) -> tuple[dict, dict]:
+    """The page's KPI cards, from the same KPI object as the overview and the `kpi` command."""
+    current, previous = ask(
+        "kpis_with_previous",
+        filters.db,
+        code,
+        filters.start,
+        filters.end,
+        year=filters.year,
+        scope=filters.scope,
+    )
+    if len(spec) > 6:
+        st.html(COMPACT_CARDS_CSS)
+    for column, card in zip(
+        st.columns(len(spec), gap="small"), build_cards(current, previous, filters.lang, spec), strict=True
+    ):
+        column.metric(card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help)
+    return current, previous
+
+
+def enum_choice(name: str, label_key: str, codes: Iterable[str], lang: str) -> str | None:
+    """A page filter over an enumeration, in the sidebar and the URL; None for all."""
+    options = ["", *codes]
+    with st.sidebar:
+        choice = page_choice(
+            name,
+            t(label_key, lang),
+            options,
+            lambda c: enum_label(c, lang) if c else f"— {t('all', lang)} —",
+            lang,
+        )
+    return choice or None
+
+
+def picked_region(codes: Iterable, current: str) -> str | None:
+    """The first picked code that lies below the current region (what a click drills into)."""
+    for code in codes:
+        if isinstance(code, list | tuple):
+            code = code[0] if code else None
+        if code is None or (isinstance(code, float) and pd.isna(code)):
+            continue
+        code = str(code)
+        if code.startswith(current) and len(code) > len(current):
+            return code
+    return None
+
+
+def plotly_codes(event) -> list:
+    """The customdata of the points a plotly selection event holds."""
+    try:
+        points = event.selection.points
+    except (AttributeError, KeyError):
+        return []
+    return [point.get("customdata") for point in points or []]
+
+
+def deck_codes(event) -> list:
+    """The `code` of the objects a pydeck selection event holds, on any layer."""
+    try:
+        objects = event.selection.objects
+    except (AttributeError, KeyError):
+        return []
+    return [item.get("code") for layer in (objects or {}).values() for item in layer or []]
+
+
+def _drill(target: str | None) -> None:
+    if target:
+        drill_to(target)
+        st.rerun()
+
+
+def table_behind(table: pd.DataFrame, lang: str, key: str) -> None:
+    """The table behind a chart, one click away."""
+    with st.expander(t("data_table", lang), icon=":material/table_chart:"):
+        st.dataframe(table, hide_index=True, width="stretch", key=f"table_{key}")
+
+
+def chart(fig: go.Figure, table: pd.DataFrame, key: str, lang: str, drill_from: str | None = None) -> None:
+    """A plotly chart with its table; with `drill_from`, a click on a bar carrying a region code below that
+    region drills into it. The key holds the region, so a drilled page starts with nothing selected."""
+    if drill_from:
+        event = st.plotly_chart(
+            fig, key=f"{key}_{drill_from}", on_select="rerun", selection_mode="points", config=PLOTLY_CONFIG
+        )
+        _drill(picked_region(plotly_codes(event), drill_from))
+    else:
+        st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
+    table_behind(table, lang, key)
+
+
+def region_map(deck: pdk.Deck, table: pd.DataFrame, key: str, lang: str, current: str, height: int) -> None:
+    """A map with its table; a click on a cell or a label drills into the region it belongs to."""
+    event = st.pydeck_chart(
+        deck, height=height, key=f"{key}_{current}", on_select="rerun", selection_mode="single-object"
+    )
+    _drill(picked_region(deck_codes(event), current))
+    table_behind(table, lang, key)
+
+
+def duration(hours: float, lang: str) -> str:
+    """An age or a delay: whole days from two days on, hours below."""
+    if hours >= 48:
+        return f"{hours / 24:.0f}{t('days', lang)}"
+    return f"{hours:.0f}{t('hours', lang)}"

@@ -1,0 +1,464 @@
+"""The report: PDF, HTML and Excel with the figures `kpis` returns, safe text, and the `report` command."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+from inputs import G1, KPI_TABLES, REGIONS, build_folder, event, run_cli, write_folder
+from streamlit.testing.v1 import AppTest
+
+from dashboard import queries, report
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+PERIOD = ("2024-01-01", "2024-12-31")
+DISTRICT = "500153"
+
+# Region names a spreadsheet or a browser would take for code.
+FORMULA_NAME = '=HYPERLINK("http://example.com","看")街道'
+MARKUP_NAME = "<b>粗体</b>镇"
+LONG = "500199"
+LONG_TOWNSHIPS = 48
+
+
+def _long_district() -> list[dict]:
+    """A district with many townships, each with one community and one grid, two named like code."""
+    rows = [
+        {
+            "code": LONG,
+            "name": "长表区",
+            "level": "district",
+            "kind": "district",
+            "lon": "106.0",
+            "lat": "29.0",
+        }
+    ]
+    for number in range(1, LONG_TOWNSHIPS + 1):
+        township = f"{LONG}{number:03d}"
+        name = {1: FORMULA_NAME, 2: MARKUP_NAME}.get(number, f"第{number}街道")
+        lon, lat = f"{106 + number % 8 * 0.05:.2f}", f"{29 + number // 8 * 0.05:.2f}"
+        rows += [
+            {"code": township, "name": name, "level": "township", "parent_code": LONG, "kind": "street"},
+            {
+                "code": f"{township}001",
+                "name": f"第{number}社区",
+                "level": "community",
+                "parent_code": township,
+                "kind": "community",
+            },
+            {
+                "code": f"{township}001001",
+                "name": f"第{number}网格",
+                "level": "grid",
+                "parent_code": f"{township}001",
+                "kind": "grid",
+                "lon": lon,
+                "lat": lat,
+            },
+        ]
+    return rows
+
+
+def _long_events() -> list[dict]:
+    rows = []
+    for number in range(1, LONG_TOWNSHIPS + 1):
+        grid = f"{LONG}{number:03d}001001"
+        for index in range(number % 4 + 1):
+            resolved = index or number % 3
+            rows.append(
+                event(
+                    event_id=f"L{number}-{index}",
+                    grid_code=grid,
+                    category="dispute",
+                    reported_at=f"2023-{index + 3:02d}-10 09:00",
+                    status="resolved" if resolved else "pending",
+                    resolved_at=f"2023-{index + 3:02d}-11 09:00" if resolved else None,
+                    resolution_level="grid" if resolved else None,
+                    description="=1+1" if index == 0 else "楼道堆物",
+                )
+            )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory) -> Path:
+    """KPI_TABLES and a district of many townships, two of them named like a formula and like markup."""
+    root = tmp_path_factory.mktemp("report")
+    tables = {
+        **KPI_TABLES,
+        "regions": REGIONS + _long_district(),
+        "events": KPI_TABLES["events"]
+        + _long_events()
+        + [event(event_id="X1", grid_code=G1, description="@x")],
+    }
+    write_folder(root / "input", tables)
+    return build_folder(root / "input", root / "yiping.duckdb").db_path
+
+
+def _pdf_text(path: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _pdf_pages(path: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"Pages:\s+(\d+)", info).group(1))
+
+
+def _expected_numbers(current: dict) -> list[str]:
+    """Every KPI as the report prints it."""
+    shown = []
+    for section, key, kind in report.KPI_ROWS:
+        value = report._value(current, section, key)
+        if value is not None:
+            shown.append(report.figure_text(kind, value, "zh"))
+    return shown
+
+
+@pytest.fixture(scope="module")
+def district_pdf(demo_db, tmp_path_factory) -> Path:
+    """The report of a district of the demo, written by the command."""
+    out = tmp_path_factory.mktemp("pdf") / "district.pdf"
+    result = run_cli(
+        "report",
+        "--db",
+        str(demo_db),
+        "--region",
+        DISTRICT,
+        "--from",
+        PERIOD[0],
+        "--to",
+        PERIOD[1],
+        "--out",
+        str(out),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- PDF
+
+
+def test_pdf_opens_with_every_section(district_pdf):
+    assert district_pdf.read_bytes().startswith(b"%PDF-")
+    assert _pdf_pages(district_pdf) >= 4
+    flat = "".join(_pdf_text(district_pdf).split())
+    pages = _pdf_pages(district_pdf)
+    for heading in (
+        "荣昌区基层治理报告",
+        "1概要",
+        "2主要指标",
+        "3人口",
+        "4房屋",
+        "5事件",
+        "6集体经济",
+        "7事件分布图",
+        "8擂台比武（街镇）",
+        "事件趋势与办结率",
+        f"第1页/共{pages}页",
+        f"第{pages}页/共{pages}页",
+    ):
+        assert heading in flat, heading
+    for _, key, _ in report.KPI_ROWS:
+        assert "".join(report._label(key, "zh").split()) in flat, key
+
+
+def test_pdf_numbers_are_those_of_kpis(district_pdf, demo_db):
+    text = _pdf_text(district_pdf)
+    current = queries.kpis(demo_db, DISTRICT, *PERIOD)
+    missing = [number for number in _expected_numbers(current) if number not in text]
+    assert not missing
+    events = current["events"]
+    assert f"共受理事件 {events['total']:,} 件" in text
+    assert f"办结率 {events['resolution_rate'] * 100:.1f}%" in text
+
+
+def test_pdf_summary_names_the_change_against_the_previous_period(district_pdf, demo_db):
+    current, previous = queries.kpis_with_previous(demo_db, DISTRICT, *PERIOD)
+    points = round((current["events"]["resolution_rate"] - previous["events"]["resolution_rate"]) * 100, 1)
+    text = " ".join(_pdf_text(district_pdf).split())
+    phrase = (
+        "与上期持平"
+        if points == 0
+        else f"较上期{'提高' if points > 0 else '下降'} {abs(points):.1f} 个百分点"
+    )
+    assert phrase in text.replace("个 百分点", "个百分点")
+
+
+def test_a_long_ranking_continues_over_pages_and_nothing_is_cut(small_db, tmp_path):
+    out = report.write_report(small_db, LONG, "2023-01-01", "2023-12-31", tmp_path / "long.pdf")
+    text = _pdf_text(out)
+    flat = "".join(text.split())
+    names = [f"第{number}街道" for number in range(3, LONG_TOWNSHIPS + 1)] + ["<b>粗体</b>镇"]
+    assert not [name for name in names if name not in flat]
+    assert "=HYPERLINK" in flat  # printed as text in the PDF
+    # The table header is repeated on each page the ranking runs over.
+    ranking_pages = [page for page in text.split("\f") if f"{LONG}0" in page]
+    assert len(ranking_pages) >= 2
+    assert all("排名" in page for page in ranking_pages)
+
+
+def test_a_city_report_ranks_every_district(demo_db, tmp_path):
+    out = report.write_report(demo_db, "50", *PERIOD, tmp_path / "city.pdf")
+    flat = "".join(_pdf_text(out).split())
+    districts = queries.children(demo_db, "50")
+    assert not [name for name in districts["name"] if name not in flat]
+
+
+# ------------------------------------------------------------------------------------------ HTML
+
+
+def test_html_is_self_contained_and_escaped(small_db, tmp_path):
+    out = report.write_report(small_db, LONG, "2023-01-01", "2023-12-31", tmp_path / "long.html")
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", page)
+    assert "<script" not in page and "<link" not in page
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert sources and all(source.startswith("data:image/svg+xml;base64,") for source in sources)
+    assert "<b>粗体</b>" not in page
+    assert "&lt;b&gt;粗体&lt;/b&gt;镇" in page
+
+
+def test_html_in_english(small_db, tmp_path):
+    out = report.write_report(small_db, "500101", "2023-01-01", "2023-12-31", tmp_path / "en.html", lang="en")
+    page = out.read_text(encoding="utf-8")
+    total = queries.kpis(small_db, "500101", "2023-01-01", "2023-12-31")["events"]["total"]
+    assert "Grassroots governance report" in page
+    assert f"received {total} events" in page
+    assert 'lang="en"' in page
+
+
+# ----------------------------------------------------------------------------------------- Excel
+
+
+def test_excel_has_one_sheet_per_section_with_the_kpis(demo_db, tmp_path):
+    out = report.write_report(demo_db, DISTRICT, *PERIOD, tmp_path / "district.xlsx")
+    book = openpyxl.load_workbook(out)
+    names = book.sheetnames
+    assert names[:3] == ["封面", "概要", "主要指标"]
+    assert {"事件趋势与办结率", "事件分布图", "擂台比武"} <= set(names)
+    current = queries.kpis(demo_db, DISTRICT, *PERIOD)
+    rows = list(book["主要指标"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(report.KPI_ROWS)
+    for (section, key, _), row in zip(report.KPI_ROWS, rows, strict=True):
+        assert row[2] == pytest.approx(report._value(current, section, key)), key
+    summary = [row[0] for row in book["概要"].iter_rows(min_row=2, values_only=True)]
+    assert summary[0].startswith("荣昌区本期")
+
+
+def test_excel_neutralises_names_that_look_like_formulas(small_db, tmp_path):
+    out = report.write_report(small_db, LONG, "2023-01-01", "2023-12-31", tmp_path / "long.xlsx")
+    book = openpyxl.load_workbook(out)
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    names = [row[2] for row in book["擂台比武"].iter_rows(min_row=2, values_only=True)]
+    assert "'" + FORMULA_NAME in names
+    assert MARKUP_NAME in names
+
+
+def test_small_units_show_special_care_counts_below_5_as_less_than_5(small_db):
+    community = "500101001001"
+    model = report.build_report(small_db, community, "2023-01-01", "2023-12-31")
+    care = {row["key"]: row for row in model["kpi_rows"] if row["kind"] == "care"}
+    current = queries.kpis(small_db, community, "2023-01-01", "2023-12-31")["population"]["special_care"]
+    for tag, count in current.items():
+        row = care[f"special_care.{tag}"]
+        assert row["current_text"] == ("<5" if count < 5 else f"{count:,}")
+        assert row["current"] is None if count < 5 else row["current"] == count
+    assert not [s for s in model["sections"] if any(c.key == "special_care" for c in s["charts"])]
+
+
+# --------------------------------------------------------------------------------------- summary
+
+
+def _kpis(
+    total: int, resolution_rate: float, grassroots: float | None = 0.9, income: float = 0.0, villages: int = 0
+) -> dict:
+    return {
+        "from": "2024-01-01",
+        "to": "2024-12-31",
+        "year": 2024,
+        "population": {"residents": 1000, "households": 400, "elderly_share": 0.2, "floating_share": 0.1},
+        "housing": {"units": 500, "rented": 50, "rental_share": 0.1, "vacancy_rate": 0.05},
+        "events": {
+            "total": total,
+            "resolved": round(total * (resolution_rate or 0)),
+            "resolution_rate": resolution_rate,
+            "on_time_rate": 0.95,
+            "median_hours_to_resolve": 12.25,
+            "grassroots_rate": grassroots,
+            "satisfaction_rate": 0.99,
+            "overdue_open": 3,
+        },
+        "collective_economy": {"villages": villages, "operating_income": income, "share_ge_100k": 0.5},
+    }
+
+
+def test_summary_sentences_from_the_figures():
+    import pandas as pd
+
+    ranking = pd.DataFrame(
+        {"name": ["甲镇", "乙镇", "丙镇"], "total": [5, 6, 7], "resolution_rate": [0.9, 0.99, float("nan")]}
+    )
+    sentences = report.summary(
+        _kpis(12345, 0.962, income=1.2e8, villages=291),
+        _kpis(11000, 0.949, income=1.0e8, villages=290),
+        "荣昌区",
+        ranking,
+        "township",
+    )
+    assert sentences[0] == (
+        "荣昌区本期（2024-01-01至2024-12-31）共受理事件 12,345 件，办结 11,876 件，"
+        "办结率 96.2%，较上期提高 1.3 个百分点。"
+    )
+    assert "与上期持平" in sentences[1]
+    assert "1.2亿元" in sentences[3] and "较上年增长 20.0%" in sentences[3]
+    assert sentences[4] == "擂台比武：3 个街镇中，办结率最高的是乙镇（99.0%），最低的是甲镇（90.0%）。"
+
+
+def test_summary_without_events_or_accounts():
+    sentences = report.summary(_kpis(0, None, None), _kpis(0, None, None), "甲区", pd_empty(), None)
+    assert sentences[0] == "甲区本期（2024-01-01至2024-12-31）没有受理事件。"
+    assert sentences[-1] == "2024 年度没有村集体经济数据。"
+
+
+def pd_empty():
+    import pandas as pd
+
+    return pd.DataFrame(columns=["name", "total", "resolution_rate"])
+
+
+# ---------------------------------------------------------------------------------- the command
+
+
+def test_command_writes_excel(small_db, tmp_path):
+    out = tmp_path / "甲区.xlsx"
+    result = run_cli(
+        "report",
+        "--db",
+        str(small_db),
+        "--region",
+        "500101",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2023-12-31",
+        "--year",
+        "2023",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    book = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))
+    assert "主要指标" in book.sheetnames
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["甲区.xlsx"]
+
+
+@pytest.mark.parametrize(
+    ("region", "start", "end", "out", "code", "message"),
+    [
+        ("999999", "2023-01-01", "2023-12-31", "r.pdf", 1, "不存在"),
+        ("500101", "2023-12-31", "2023-01-01", "r.pdf", 2, "--from"),
+        ("500101", "2023-02-30", "2023-12-31", "r.pdf", 2, "YYYY-MM-DD"),
+        ("500101", "2023-01-01", "2023-12-31", "r.docx", 2, "格式"),
+        ("500101", "2023-01-01", "2023-12-31", "missing/r.pdf", 1, "目录"),
+        ("500101", "2023-01-01", "2023-12-31", "folder.pdf", 1, "目录"),
+    ],
+)
+def test_command_refuses_bad_arguments_and_leaves_nothing(
+    small_db, tmp_path, region, start, end, out, code, message
+):
+    (tmp_path / "folder.pdf").mkdir()
+    result = run_cli(
+        "report",
+        "--db",
+        str(small_db),
+        "--region",
+        region,
+        "--from",
+        start,
+        "--to",
+        end,
+        "--out",
+        str(tmp_path / out),
+    )
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 4  # one message (argparse adds its usage lines)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.pdf"]
+
+
+def test_command_without_a_database_fails(tmp_path):
+    result = run_cli(
+        "report",
+        "--db",
+        str(tmp_path / "none.duckdb"),
+        "--region",
+        "50",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2023-12-31",
+        "--out",
+        str(tmp_path / "r.pdf"),
+    )
+    assert result.returncode == 1
+    assert "数据库不存在" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_render_leaves_the_old_file_and_no_partial_one(small_db, tmp_path, monkeypatch):
+    out = tmp_path / "r.html"
+    out.write_text("earlier report", encoding="utf-8")
+
+    def broken(model: dict, output_format: str, printer=None) -> bytes:
+        raise report.ReportError("打印失败")
+
+    monkeypatch.setattr(report, "render", broken)
+    with pytest.raises(report.ReportError):
+        report.write_report(small_db, "500101", "2023-01-01", "2023-12-31", out)
+    assert out.read_text(encoding="utf-8") == "earlier report"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+# ------------------------------------------------------------------------------------------ page
+
+
+def test_report_page_generates_a_download(small_db, monkeypatch):
+    monkeypatch.setenv("YIPING_DB", str(small_db))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    for key, value in {"region": "500101", "from": "2023-01-01", "to": "2023-12-31"}.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("views/report.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "甲区本期" in " ".join(str(e.proto) for e in at.get("html"))
+    assert len(at.get("plotly_chart")) >= 2
+    [generate] = [button for button in at.button if button.label == "生成报告"]
+    generate.click().run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert [button.proto.label for button in at.get("download_button")] == ["下载报告"]
+
+
+def test_report_page_downloads_a_pdf_in_a_browser(demo_db, streamlit_server, page, artifacts_dir):
+    base = streamlit_server(demo_db)
+    page.goto(f"{base}/report?region={DISTRICT}&from={PERIOD[0]}&to={PERIOD[1]}")
+    page.get_by_role("button", name="生成报告").click(timeout=120_000)
+    download_button = page.get_by_role("button", name="下载报告")
+    download_button.wait_for(timeout=120_000)
+    page.screenshot(path=str(artifacts_dir / "report_page.png"))
+    with page.expect_download(timeout=60_000) as download:
+        download_button.click()
+    assert download.value.suggested_filename == f"荣昌区_{PERIOD[0]}_{PERIOD[1]}.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")

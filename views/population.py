@@ -1,0 +1,136 @@
+"""人口: who lives in the region: age and gender, residence types, elderly and floating shares, special care."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, maps, panels
+from dashboard import format as fmt
+from dashboard.data import ask
+from dashboard.labels import enum_label, kpi_label, t
+
+CARDS = (
+    ("population", "residents", "count", 0),
+    ("population", "households", "count", 0),
+    ("population", "elderly_share", "rate", 0),
+    ("population", "floating_share", "rate", 0),
+)
+MAP_HEIGHT = 520
+
+filters, code, region = panels.page_start("population_page")
+lang, db, scope = filters.lang, filters.db, filters.scope
+current, _ = panels.kpi_row(filters, code, CARDS)
+
+# Special-care counts come suppressed from the data layer ("<5" in communities and grids).
+care = ask("special_care", db, code, scope=scope)
+st.markdown(f"**{kpi_label('special_care', lang)}**")
+for column, row in zip(st.columns(len(care), gap="small"), care.itertuples(), strict=True):
+    column.metric(
+        enum_label(row.tag, lang),
+        row.residents_shown if pd.isna(row.residents) else fmt.count(row.residents, lang),
+    )
+if (care["residents_shown"] == "<5").any():
+    st.caption(t("suppression_note", lang))
+
+if not current["population"]["residents"]:
+    st.info(t("no_residents", lang))
+    st.stop()
+
+left, middle, right = st.columns([1.05, 0.8, 1.25], gap="medium")
+with left:
+    st.subheader(t("age_pyramid", lang))
+    pyramid = ask("age_pyramid", db, code, filters.end, scope=scope)
+    panels.chart(
+        charts.age_pyramid_chart(pyramid, lang, height=MAP_HEIGHT - 40),
+        charts.data_table(pyramid, {"age_group": "text", "gender": "enum", "residents": "count"}, lang),
+        "population_pyramid",
+        lang,
+    )
+with middle:
+    st.subheader(t("composition", lang))
+    composition = ask("population_composition", db, code, scope=scope)
+    panels.chart(
+        charts.share_donut(
+            composition,
+            "residence_type",
+            "residents",
+            lang,
+            height=MAP_HEIGHT - 40,
+            empty_message=t("no_residents", lang),
+        ),
+        charts.data_table(
+            composition, {"residence_type": "enum", "residents": "count", "share": "rate"}, lang
+        ),
+        "population_composition",
+        lang,
+    )
+with right:
+    st.subheader(t("density_map", lang))
+    # the map builder also takes event columns; this map has none, so the period never redraws it
+    cells = ask("population_cells", db, code, scope=scope).assign(events=0, overdue=0)
+    owners = ask("cell_children", db, code, scope=scope)
+    cells = cells.merge(owners, on="cell", how="left")
+    cells["tip"] = charts.map_tips(
+        cells,
+        [
+            (f"{t('density_map', lang)} ({t('per_km2', lang)})", "density", "number"),
+            (kpi_label("residents", lang), "residents", "count"),
+        ],
+        lang,
+    )
+    labels = ask("child_positions", db, code, scope=scope)
+    labels = labels.assign(tip=charts.map_tips(labels, [], lang))
+    outlines = ask("boundaries", db, list(labels["code"]) if not labels.empty else [])
+    deck = maps.region_map(
+        cells, "density", labels, outlines, height=MAP_HEIGHT, width=620, tooltip_html="{tip}"
+    )
+    map_table = charts.data_table(
+        cells.sort_values("density", ascending=False),
+        {
+            "name": ("text", t("sub_region", lang)),
+            "residents": "count",
+            "density": ("number", f"{t('density_map', lang)} ({t('per_km2', lang)})"),
+        },
+        lang,
+    )
+    panels.region_map(deck, map_table, "population_map", lang, code, MAP_HEIGHT)
+
+by_child = ask("population_by_child", db, code, filters.end, scope=scope)
+if by_child.empty:
+    st.info(t("no_children_here", lang))
+else:
+    st.caption(t("click_to_drill", lang))
+    shares, care_column = st.columns([1, 1.15], gap="medium")
+    with shares:
+        st.subheader(t("child_population_shares", lang))
+        panels.chart(
+            charts.rate_dots(
+                by_child, ["elderly_share", "floating_share"], lang, empty_message=t("no_residents", lang)
+            ),
+            charts.data_table(
+                by_child,
+                {
+                    "name": "text",
+                    "residents": "count",
+                    "households": "count",
+                    "elderly_share": "rate",
+                    "floating_share": "rate",
+                },
+                lang,
+            ),
+            "population_shares",
+            lang,
+            drill_from=code,
+        )
+    with care_column:
+        st.subheader(t("special_care_by_child", lang))
+        care_by_child = ask("special_care_by_child", db, code, scope=scope)
+        wide = care_by_child.pivot(index=["code", "name"], columns="tag", values="residents_shown")
+        wide = wide.reindex(columns=list(dict.fromkeys(care_by_child["tag"]))).reset_index()
+        table = charts.data_table(wide, {"name": ("text", t("sub_region", lang))}, lang)
+        for tag in wide.columns[2:]:
+            table[enum_label(tag, lang)] = wide[tag].to_numpy()
+        panels.chart(charts.special_care_heatmap(care_by_child, lang), table, "population_care", lang)
+        if care_by_child["residents"].isna().any():
+            st.caption(t("suppression_note", lang))

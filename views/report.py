@@ -1,0 +1,132 @@
+"""报告: the report of the chosen region and period, as PDF, HTML or Excel, with a preview."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import frame, queries, report
+from dashboard.data import ask
+from dashboard.downloads import file_stem
+from dashboard.export import ExportError, column_label, readable
+from dashboard.filters import Filters
+from dashboard.labels import t
+
+FORMAT_NAMES = {"pdf": "PDF", "html": "HTML", "xlsx": "Excel"}
+
+filters: Filters = st.session_state["filters"]
+lang = filters.lang
+code = filters.region
+
+if not filters.region_ok:
+    frame.title_bar(filters, t("report_page", lang), code)
+    st.error(f"{t('unknown_region', lang)}{code}")
+    st.stop()
+
+region = ask("region", filters.db, code, scope=filters.scope)
+frame.title_bar(filters, t("report_page", lang), region["name"])
+frame.breadcrumb(filters, code)
+st.caption(t("report_intro", lang))
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def report_model(
+    db: str, publication: tuple[int, int], code: str, start, end, year: int, lang: str, scope: str | None
+) -> dict:
+    return report.build_report(db, code, start, end, year=year, lang=lang, scope=scope)
+
+
+model = report_model(
+    str(filters.db),
+    queries.publication(filters.db),
+    code,
+    filters.start,
+    filters.end,
+    filters.year,
+    lang,
+    filters.scope,
+)
+
+# ------------------------------------------------------------------------------ generate
+chosen = (
+    st.segmented_control(
+        t("report_format", lang),
+        list(FORMAT_NAMES),
+        format_func=FORMAT_NAMES.get,
+        default="pdf",
+        key="report_format",
+    )
+    or "pdf"
+)
+request = (
+    str(filters.db),
+    queries.publication(filters.db),
+    code,
+    filters.start,
+    filters.end,
+    filters.year,
+    lang,
+    chosen,
+)
+ready = st.session_state.get("report_file")
+columns = st.columns([1, 1, 4], gap="small")
+if columns[0].button(t("generate_report", lang), type="primary", icon=":material/description:"):
+    with st.spinner(t("report_generating", lang)):
+        try:
+            data = report.render(model, chosen)
+        except (ExportError, report.ReportError) as exc:
+            st.error(f"{t('report_failed', lang)}{exc}")
+            data = None
+    if data is not None:
+        name = f"{file_stem(region['name'])}_{filters.start.isoformat()}_{filters.end.isoformat()}.{chosen}"
+        ready = st.session_state["report_file"] = (request, data, name)
+if ready and ready[0] == request:
+    columns[1].download_button(
+        t("download_report", lang),
+        data=ready[1],
+        file_name=ready[2],
+        mime=report.MIME_TYPES[chosen],
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+# ------------------------------------------------------------------------------- preview
+st.subheader(t("report_preview", lang))
+st.html(
+    f"<h3 style='margin:0'>{html.escape(model['title'])}</h3>"
+    f"<p style='color:#8aa4c2'>{html.escape(model['region']['path'])} · {html.escape(model['period']['start'])} "
+    f"{html.escape(t('up_to', lang))} {html.escape(model['period']['end'])}</p>"
+    + "".join(f"<p>{html.escape(sentence)}</p>" for sentence in model["summary"])
+)
+
+st.markdown(f"**{t('kpi_table', lang)}**")
+kpi_table = pd.DataFrame(
+    {
+        t("domain", lang): [row["domain"] for row in model["kpi_rows"]],
+        t("indicator", lang): [row["label"] for row in model["kpi_rows"]],
+        t("current_period", lang): [row["current_text"] for row in model["kpi_rows"]],
+        t("previous_period", lang): [row["previous_text"] for row in model["kpi_rows"]],
+        t("change", lang): [row["change_text"] for row in model["kpi_rows"]],
+    }
+)
+st.dataframe(kpi_table, hide_index=True, width="stretch")
+
+charts = report.charts_of(model)
+for start in range(0, len(charts), 2):
+    for column, chart in zip(st.columns(2, gap="medium"), charts[start : start + 2], strict=False):
+        with column:
+            st.caption(chart.title)
+            st.plotly_chart(chart.figure, key=f"report_{chart.key}", config={"displayModeBar": False})
+
+st.markdown(f"**{model['ranking']['title']}**")
+ranking = model["ranking"]["table"]
+if ranking.empty:
+    st.info(t("no_children", lang))
+else:
+    rates = {
+        column_label(rate, lang): st.column_config.NumberColumn(format="percent")
+        for rate in report.RANKING_RATES
+    }
+    st.dataframe(readable(ranking, lang), hide_index=True, width="stretch", column_config=rates)
