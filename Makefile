@@ -23,7 +23,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
+bench: install-dev system-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

@@ -1,0 +1,351 @@
+"""The dashboard in Chromium at 1920×1080 on the benchmark database: page loads and filter changes.
+
+(a) the overview in kiosk mode, from `goto` to all 12 KPI cards showing values, cold (the first
+load after the server starts) and warm; (b) the region filter of the overview's sidebar, from the
+click on a district to the cards showing that district's values (those of `kpis_with_previous`,
+formatted as the cards format them); (c) the analyst pages, from the click on a district to the page
+fully updated (the script no longer running and the cards changed).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.common import REPO_ROOT, Section, percentiles
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1920, "height": 1080}
+CARDS = 12
+WARM_LOADS = 5
+SERVER_START_TIMEOUT_S = 90
+WAIT_MS = 90_000
+ANALYST_PAGES = ("population", "housing", "events", "economy")
+LOAD_TARGET_S = 2.5
+FILTER_TARGET_S = 1.0
+PAGE_TARGET_S = 1.5
+SEED = 20242
+
+# JavaScript run in the page. The script state of the app root says whether Streamlit is running
+# the page's script; the KPI cards are the stMetric elements.
+_VALUES = "[...document.querySelectorAll('[data-testid=\"stMetricValue\"]')].map(e => e.innerText.trim())"
+_STATE = "document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
+JS_VALUES = f"() => {_VALUES}"
+JS_CARDS_SHOWN = f"""(count) => {{
+    const values = {_VALUES};
+    return values.length >= count && values.every(v => v.length > 0);
+}}"""
+JS_IDLE = f"() => {_STATE} === 'notRunning'"
+JS_CARDS_EQUAL = f"""(expected) => {{
+    const values = {_VALUES};
+    return values.length === expected.length && values.every((v, i) => v === expected[i]);
+}}"""
+JS_SIDEBAR_SELECT = (
+    '() => !!document.querySelector(\'[data-testid="stSidebar"] [data-testid="stSelectbox"]\')'
+)
+JS_ARM = "() => { window.__benchSawRun = false; }"
+JS_UPDATED = f"""(before) => {{
+    if ({_STATE} !== 'notRunning') {{ window.__benchSawRun = true; return false; }}
+    const values = {_VALUES};
+    return window.__benchSawRun === true && (values.join('|') !== before || values.length === 0);
+}}"""
+
+
+# ------------------------------------------------------------------------------ server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+            return response.status == 200 and response.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def start_server(db: Path, log_path: Path) -> tuple[subprocess.Popen, str, float]:
+    """`streamlit run app.py` on a free local port with YIPING_DB; its URL and seconds to healthy."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "YIPING_DB": str(Path(db).resolve())}
+    started = time.perf_counter()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not _healthy(base_url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_server(process)
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"streamlit did not answer {base_url}/_stcore/health:\n{tail}")
+        time.sleep(0.1)
+    return process, base_url, time.perf_counter() - started
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+
+
+# ------------------------------------------------------------------------------ page helpers
+
+_EXCEPTION = "document.querySelector('[data-testid=\"stException\"]')"
+
+
+def _wait(page, condition: str, arg=None) -> None:
+    """Until `condition(arg)` holds in the page; an exception shown by the app fails at once."""
+    page.wait_for_function(
+        f"(arg) => !!{_EXCEPTION} || ({condition})(arg)", arg=arg, timeout=WAIT_MS, polling="raf"
+    )
+    shown = page.evaluate(f"() => {_EXCEPTION}?.innerText")
+    if shown:
+        raise RuntimeError(f"the page shows an exception: {shown.strip()[:500]}")
+
+
+def _load(page, url: str) -> tuple[float, float]:
+    """Seconds from goto to all KPI cards with values, and to the script done."""
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    _wait(page, JS_CARDS_SHOWN, CARDS)
+    cards = time.perf_counter() - started
+    _wait(page, JS_IDLE)
+    return cards, time.perf_counter() - started
+
+
+def _open_district_select(page, name: str):
+    """Open the district select of the sidebar and narrow it to `name`; the option to click."""
+    select = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    select.click()
+    page.keyboard.type(name)
+    option = page.get_by_role("option", name=name, exact=True)
+    option.wait_for(timeout=WAIT_MS)
+    return option
+
+
+def _expected_cards(db: Path, code: str) -> list[str]:
+    from dashboard import queries
+    from dashboard.cards import build_cards
+
+    period = queries.default_period(db)
+    current, previous = queries.kpis_with_previous(db, code, period.start, period.end)
+    return [card.value for card in build_cards(current, previous)]
+
+
+def _districts(db: Path) -> list[tuple[str, str]]:
+    from dashboard import queries
+    from pipelines.contract import CITY_CODE
+
+    frame = queries.children(db, CITY_CODE)
+    found = list(zip(frame["code"].astype(str), frame["name"].astype(str), strict=True))
+    random.Random(SEED).shuffle(found)
+    return found
+
+
+def _page_exists(name: str) -> bool:
+    app = (REPO_ROOT / "app.py").read_text(encoding="utf-8")
+    return (REPO_ROOT / "pages" / f"{name}.py").exists() and f'url_path="{name}"' in app
+
+
+# ------------------------------------------------------------------------------ the section
+
+
+def run(db: Path, work: Path, changes: int = 10, page_changes: int = 6) -> Section:
+    section = Section("browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        section.status = "skipped"
+        section.notes.append("playwright is not installed (pip install -r requirements-dev.txt)")
+        return section
+    if not Path(CHROMIUM).is_file():
+        section.status = "skipped"
+        section.notes.append(f"{CHROMIUM} not found (apt-get install chromium fonts-noto-cjk)")
+        return section
+
+    from dashboard import queries
+    from pipelines.contract import CITY_CODE
+
+    districts = _districts(db)
+    work.mkdir(parents=True, exist_ok=True)
+    process, base, server_s = start_server(db, work / "streamlit.log")
+    details: dict = {"server_start_s": server_s}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+                page = context.new_page()
+
+                # (a) the wall screen: cold, then warm loads of the same URL
+                url = f"{base}/?kiosk=1"
+                cold_cards, cold_done = _load(page, url)
+                shown = page.evaluate(JS_VALUES)
+                expected_city = _expected_cards(db, CITY_CODE)
+                warm = [_load(page, url) for _ in range(WARM_LOADS)]
+                warm_cards = [w[0] for w in warm]
+                section.add("overview kiosk load, cold: 12 cards shown", cold_cards, "s", LOAD_TARGET_S, "<=")
+                section.add("overview kiosk load, cold: script done", cold_done, "s")
+                section.add(
+                    f"overview kiosk load, warm median of {WARM_LOADS}: 12 cards shown",
+                    percentiles(warm_cards)["p50"],
+                    "s",
+                    LOAD_TARGET_S,
+                    "<=",
+                )
+                section.add(
+                    f"overview kiosk load, warm median of {WARM_LOADS}: script done",
+                    percentiles([w[1] for w in warm])["p50"],
+                    "s",
+                )
+                details["overview_load"] = {
+                    "url": "/?kiosk=1",
+                    "cold_cards_s": cold_cards,
+                    "cold_done_s": cold_done,
+                    "warm_cards_s": warm_cards,
+                    "warm_done_s": [w[1] for w in warm],
+                    "cards_equal_kpis": shown == expected_city,
+                }
+                if shown != expected_city:
+                    section.notes.append(
+                        f"The wall screen's cards {shown} differ from kpis() {expected_city}"
+                    )
+
+                # (b) the sidebar's district select on the overview
+                details["overview_filter"] = _filter_changes(
+                    page, base + "/", db, districts[:changes], section
+                )
+                section.add(
+                    f"overview district change → cards updated, p50 of {changes}",
+                    percentiles(details["overview_filter"]["cards_s"])["p50"],
+                    "s",
+                    FILTER_TARGET_S,
+                    "<=",
+                )
+                section.add(
+                    "overview district change → cards updated, max",
+                    percentiles(details["overview_filter"]["cards_s"])["max"],
+                    "s",
+                )
+                section.add(
+                    "overview district change → script done, p50",
+                    percentiles(details["overview_filter"]["done_s"])["p50"],
+                    "s",
+                )
+
+                # (c) the analyst pages
+                details["pages"] = {}
+                offset = changes
+                for name in ANALYST_PAGES:
+                    if not _page_exists(name):
+                        section.notes.append(f"page /{name} does not exist yet: skipped")
+                        continue
+                    picked = [districts[(offset + i) % len(districts)] for i in range(page_changes)]
+                    offset += page_changes
+                    result = _page_changes(page, f"{base}/{name}", picked)
+                    details["pages"][name] = result
+                    section.add(f"/{name} load, first: script done", result["load_done_s"], "s")
+                    section.add(
+                        f"/{name} district change → page updated, p50 of {len(result['updated_s'])}",
+                        percentiles(result["updated_s"])["p50"],
+                        "s",
+                        PAGE_TARGET_S,
+                        "<=",
+                    )
+                context.close()
+            finally:
+                browser.close()
+    finally:
+        stop_server(process)
+    section.notes.append(
+        "Chromium 1920×1080 against `streamlit run app.py` on the benchmark database. Cards shown: 12 "
+        "stMetric values non-empty; script done: the app root's data-test-script-state is notRunning. "
+        "District changes: districts in a seeded random order, each chosen once, timed from the click on "
+        "its option (the select is opened and narrowed by typing first)."
+    )
+    section.notes.append(
+        "Overview changes are complete when the 12 card values equal build_cards(kpis_with_previous()) for "
+        "the district; analyst page changes when the script has run and is idle again with changed cards."
+    )
+    period = queries.default_period(db)
+    details["period"] = {"from": period.start.isoformat(), "to": period.end.isoformat()}
+    section.details = details
+    return section
+
+
+def _filter_changes(page, url: str, db: Path, picked: list[tuple[str, str]], section: Section) -> dict:
+    page.goto(url, wait_until="commit")
+    _wait(page, JS_CARDS_SHOWN, CARDS)
+    _wait(page, JS_IDLE)
+    cards_s, done_s, steps = [], [], []
+    for code, name in picked:
+        expected = _expected_cards(db, code)
+        option = _open_district_select(page, name)
+        started = time.perf_counter()
+        option.click()
+        _wait(page, JS_CARDS_EQUAL, expected)
+        cards = time.perf_counter() - started
+        _wait(page, JS_IDLE)
+        done = time.perf_counter() - started
+        cards_s.append(cards)
+        done_s.append(done)
+        steps.append({"region": code, "cards_s": cards, "done_s": done})
+    return {"cards_s": cards_s, "done_s": done_s, "steps": steps}
+
+
+def _page_changes(page, url: str, picked: list[tuple[str, str]]) -> dict:
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    _wait(page, JS_SIDEBAR_SELECT)
+    _wait(page, JS_IDLE)
+    load_done = time.perf_counter() - started
+    updated, steps = [], []
+    for code, name in picked:
+        before = "|".join(page.evaluate(JS_VALUES))
+        option = _open_district_select(page, name)
+        page.evaluate(JS_ARM)
+        started = time.perf_counter()
+        option.click()
+        _wait(page, JS_UPDATED, before)
+        elapsed = time.perf_counter() - started
+        updated.append(elapsed)
+        steps.append({"region": code, "updated_s": elapsed, "cards": len(page.evaluate(JS_VALUES))})
+    return {"load_done_s": load_done, "updated_s": updated, "steps": steps}
