@@ -138,8 +138,8 @@ UI: dict[str, tuple[str, str]] = {
                         "On-time rate {on_time}, median time to resolve {hours} hours; disputes resolved at the "
                         "grassroots {grassroots}{change}; satisfaction {satisfaction}. {overdue} events were open "
                         "and overdue at the end of the period."),
-    "summary_people": ("实有人口 {residents} 人、{households} 户，老年人口占比 {elderly}，流动人口占比 {floating}；"
-                       "房屋 {units} 套，出租率 {rental}，空置率 {vacancy}。",
+    "summary_people": ("实有人口 {residents}人、{households}户，老年人口占比 {elderly}，流动人口占比 {floating}；"
+                       "房屋 {units}套，出租率 {rental}，空置率 {vacancy}。",
                        "{residents} residents in {households} households, elderly share {elderly}, floating "
                        "share {floating}; {units} housing units, {rental} rented and {vacancy} vacant."),
     "summary_economy": ("{year} 年度 {villages} 个村报送集体经济数据，集体经营性收入合计 {income}{change}；"

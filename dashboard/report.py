@@ -246,11 +246,12 @@ def summary(
     people, housing = current["population"], current["housing"]
     sentences.append(
         t("summary_people", lang).format(
-            residents=figure_text("count", people["residents"]),
-            households=figure_text("count", people["households"]),
+            # counts in 万 where large, the way officials read them (66.9万人)
+            residents=fmt.count(people["residents"], lang),
+            households=fmt.count(people["households"], lang),
             elderly=fmt.percent(people["elderly_share"]),
             floating=fmt.percent(people["floating_share"]),
-            units=figure_text("count", housing["units"]),
+            units=fmt.count(housing["units"], lang),
             rental=fmt.percent(housing["rental_share"]),
             vacancy=fmt.percent(housing["vacancy_rate"]),
         )
