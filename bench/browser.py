@@ -182,7 +182,7 @@ def _districts(db: Path) -> list[tuple[str, str]]:
 
 def _page_exists(name: str) -> bool:
     app = (REPO_ROOT / "app.py").read_text(encoding="utf-8")
-    return (REPO_ROOT / "pages" / f"{name}.py").exists() and f'url_path="{name}"' in app
+    return (REPO_ROOT / "views" / f"{name}.py").exists() and f'url_path="{name}"' in app
 
 
 # ------------------------------------------------------------------------------ the section

@@ -102,20 +102,36 @@ def _one(cur: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = 
     return dict(zip(names, rows[0], strict=True)) if rows else {}
 
 
+_per_thread = threading.local()
+
+
+def _thread_cursor(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+    """This thread's cursor on the file as published now; made again when a new file is published.
+
+    A cursor's first query costs a few milliseconds more than later ones, so the query layer keeps one
+    per thread (DuckDB wants one per thread anyway) instead of one per question.
+    """
+    path = os.path.abspath(db)
+    fresh = cursor(path)  # also notices a new publish; cheap next to a query
+    identity = _connections[path][0]
+    held = getattr(_per_thread, "cursors", None)
+    if held is None:
+        held = _per_thread.cursors = {}
+    if path in held and held[path][0] == identity:
+        fresh.close()
+        return held[path][1]
+    if path in held:
+        held[path][1].close()
+    held[path] = (identity, fresh)
+    return fresh
+
+
 def _fetch_df(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> pd.DataFrame:
-    cur = cursor(db)
-    try:
-        return _frame(cur, sql, params)
-    finally:
-        cur.close()
+    return _frame(_thread_cursor(db), sql, params)
 
 
 def _fetch_one(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> dict:
-    cur = cursor(db)
-    try:
-        return _one(cur, sql, params)
-    finally:
-        cur.close()
+    return _one(_thread_cursor(db), sql, params)
 
 
 # ---------------------------------------------------------------------------------- periods
@@ -357,13 +373,10 @@ def kpis(
         "elderly_born_by": period.end.year - 60,
         "year": year,
     }
-    cur = cursor(db)  # one cursor: every figure comes from the same published file
-    try:
-        row = _one(cur, KPI_SQL, params)
-        exists = row.get("residents") is not None
-        row["median_hours_to_resolve"] = _median_hours_to_resolve(cur, params) if exists else None
-    finally:
-        cur.close()
+    cur = _thread_cursor(db)  # one cursor: every figure comes from the same published file
+    row = _one(cur, KPI_SQL, params)
+    exists = row.get("residents") is not None
+    row["median_hours_to_resolve"] = _median_hours_to_resolve(cur, params) if exists else None
     if row.get("residents") is None and row.get("units") is None:
         # Neither mart has the region: it does not exist (every region has a row in both).
         raise QueryError(f"区划代码 {code} 不存在")
