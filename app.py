@@ -18,14 +18,29 @@ st.set_page_config(
 frame.style(kiosk)
 
 pages = [
-    st.Page("views/overview.py", title=t("overview", lang), icon=":material/dashboard:", url_path="overview",
-            default=True),
-    st.Page("views/population.py", title=t("population_page", lang), icon=":material/groups:",
-            url_path="population"),
-    st.Page("views/housing.py", title=t("housing_page", lang), icon=":material/home_work:", url_path="housing"),
+    st.Page(
+        "views/overview.py",
+        title=t("overview", lang),
+        icon=":material/dashboard:",
+        url_path="overview",
+        default=True,
+    ),
+    st.Page(
+        "views/population.py",
+        title=t("population_page", lang),
+        icon=":material/groups:",
+        url_path="population",
+    ),
+    st.Page(
+        "views/housing.py", title=t("housing_page", lang), icon=":material/home_work:", url_path="housing"
+    ),
     st.Page("views/events.py", title=t("events_page", lang), icon=":material/report:", url_path="events"),
-    st.Page("views/economy.py", title=t("economy_page", lang), icon=":material/agriculture:", url_path="economy"),
-    st.Page("views/report.py", title=t("report_page", lang), icon=":material/description:", url_path="report"),
+    st.Page(
+        "views/economy.py", title=t("economy_page", lang), icon=":material/agriculture:", url_path="economy"
+    ),
+    st.Page(
+        "views/report.py", title=t("report_page", lang), icon=":material/description:", url_path="report"
+    ),
 ]
 navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
 

@@ -28,7 +28,9 @@ NEUTRAL = "#3b82f6"
 SERIES = ["#22d3ee", "#2dd4bf", "#60a5fa", "#a78bfa", "#fbbf24", "#f87171", "#34d399", "#f472b6", "#94a3b8"]
 
 
-def themed(fig: go.Figure, title: str | None = None, height: int | None = None, light: bool = False) -> go.Figure:
+def themed(
+    fig: go.Figure, title: str | None = None, height: int | None = None, light: bool = False
+) -> go.Figure:
     """The wall-screen look: dark, transparent, CJK font. `light` gives a print look for reports."""
     ink, muted, grid = ("#1f2937", "#4b5563", "#e5e7eb") if light else (INK, MUTED, GRID)
     fig.update_layout(
@@ -37,12 +39,23 @@ def themed(fig: go.Figure, title: str | None = None, height: int | None = None, 
         paper_bgcolor="#ffffff" if light else "rgba(0,0,0,0)",
         plot_bgcolor="#ffffff" if light else "rgba(0,0,0,0)",
         margin={"l": 8, "r": 8, "t": 36 if title else 8, "b": 8},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1, "font": {"color": muted}},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.0,
+            "xanchor": "right",
+            "x": 1,
+            "font": {"color": muted},
+        },
         colorway=SERIES,
         hoverlabel={"font": {"family": FONT}},
     )
-    fig.update_xaxes(gridcolor=grid, zerolinecolor=grid, tickfont={"color": muted}, title_font={"color": muted})
-    fig.update_yaxes(gridcolor=grid, zerolinecolor=grid, tickfont={"color": muted}, title_font={"color": muted})
+    fig.update_xaxes(
+        gridcolor=grid, zerolinecolor=grid, tickfont={"color": muted}, title_font={"color": muted}
+    )
+    fig.update_yaxes(
+        gridcolor=grid, zerolinecolor=grid, tickfont={"color": muted}, title_font={"color": muted}
+    )
     if height:
         fig.update_layout(height=height)
     return fig
@@ -51,14 +64,23 @@ def themed(fig: go.Figure, title: str | None = None, height: int | None = None, 
 def empty_figure(message: str, height: int | None = None) -> go.Figure:
     """A figure that says why there is nothing to draw, instead of an empty white box."""
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font={"size": 15, "color": MUTED}, x=0.5, y=0.5,
-                       xref="paper", yref="paper")
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        font={"size": 15, "color": MUTED},
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return themed(fig, height=height)
 
 
-def trend_chart(trend: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False) -> go.Figure:
+def trend_chart(
+    trend: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False
+) -> go.Figure:
     """Events per month as bars and the resolution rate as a line on its own axis."""
     if trend.empty:
         return empty_figure(t("no_events", lang), height)
@@ -77,8 +99,14 @@ def trend_chart(trend: pd.DataFrame, lang: str = "zh", height: int | None = None
         xaxis={"type": "category"},  # months as written (2024-01), not plotly's English date ticks
         yaxis={"title": t("events", lang)},
         # tickmode auto: plotly.js 3 otherwise syncs an overlaying axis to the other's ticks (89.1, 71.3 ...)
-        yaxis2={"title": "%", "overlaying": "y", "side": "right", "range": [0, 105], "showgrid": False,
-                "tickmode": "auto"},
+        yaxis2={
+            "title": "%",
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 105],
+            "showgrid": False,
+            "tickmode": "auto",
+        },
         bargap=0.25,
     )
     return themed(fig, height=height, light=light)
@@ -88,7 +116,10 @@ RANK_METRICS = ("resolution_rate", "grassroots_rate", "satisfaction_rate", "on_t
 
 
 def ranking_chart(
-    ranking: pd.DataFrame, metric: str = "resolution_rate", lang: str = "zh", height: int | None = None,
+    ranking: pd.DataFrame,
+    metric: str = "resolution_rate",
+    lang: str = "zh",
+    height: int | None = None,
     light: bool = False,
 ) -> go.Figure:
     """Children ranked by a rate, best on top in green and worst at the bottom in red (擂台比武)."""
@@ -114,12 +145,21 @@ def ranking_chart(
         )
     )
     low = max(0.0, float(values.min()) - 10)
-    fig.update_layout(xaxis={"range": [low, 100], "ticksuffix": "%"}, yaxis={"automargin": True}, showlegend=False)
+    fig.update_layout(
+        xaxis={"range": [low, 100], "ticksuffix": "%"}, yaxis={"automargin": True}, showlegend=False
+    )
     return themed(fig, title=kpi_label(metric, lang), height=height, light=light)
 
 
-def category_bars(counts: pd.DataFrame, column: str, value: str = "total", lang: str = "zh",
-                  height: int | None = None, light: bool = False, title: str | None = None) -> go.Figure:
+def category_bars(
+    counts: pd.DataFrame,
+    column: str,
+    value: str = "total",
+    lang: str = "zh",
+    height: int | None = None,
+    light: bool = False,
+    title: str | None = None,
+) -> go.Figure:
     """A horizontal bar per enumerated value (category, source, building type ...)."""
     if counts.empty or counts[value].sum() == 0:
         return empty_figure(t("no_events", lang), height)
@@ -169,37 +209,62 @@ def _drillable(codes: pd.Series) -> list[str]:
     return [str(c) for c in codes]
 
 
-def age_pyramid_chart(pyramid: pd.DataFrame, lang: str = "zh", height: int | None = None,
-                      light: bool = False) -> go.Figure:
+def age_pyramid_chart(
+    pyramid: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False
+) -> go.Figure:
     """Residents by age band, men to the left and women to the right."""
     if pyramid.empty or pyramid["residents"].sum() == 0:
         return empty_figure(t("no_residents", lang), height)
     bands = pyramid.drop_duplicates("age_start").sort_values("age_start")["age_group"].tolist()
-    wide = pyramid.pivot_table(index="age_group", columns="gender", values="residents", aggfunc="sum",
-                               fill_value=0).reindex(bands, fill_value=0)
+    wide = pyramid.pivot_table(
+        index="age_group", columns="gender", values="residents", aggfunc="sum", fill_value=0
+    ).reindex(bands, fill_value=0)
     male = wide["M"] if "M" in wide else pd.Series(0, index=wide.index)
     female = wide["F"] if "F" in wide else pd.Series(0, index=wide.index)
     fig = go.Figure()
-    fig.add_bar(y=bands, x=-male, orientation="h", name=enum_label("M", lang), marker_color=MALE,
-                customdata=male,
-                hovertemplate="%{y}: %{customdata:,}<extra>" + enum_label("M", lang) + "</extra>")
-    fig.add_bar(y=bands, x=female, orientation="h", name=enum_label("F", lang), marker_color=FEMALE,
-                hovertemplate="%{y}: %{x:,}<extra>" + enum_label("F", lang) + "</extra>")
+    fig.add_bar(
+        y=bands,
+        x=-male,
+        orientation="h",
+        name=enum_label("M", lang),
+        marker_color=MALE,
+        customdata=male,
+        hovertemplate="%{y}: %{customdata:,}<extra>" + enum_label("M", lang) + "</extra>",
+    )
+    fig.add_bar(
+        y=bands,
+        x=female,
+        orientation="h",
+        name=enum_label("F", lang),
+        marker_color=FEMALE,
+        hovertemplate="%{y}: %{x:,}<extra>" + enum_label("F", lang) + "</extra>",
+    )
     top = float(max(male.max(), female.max(), 1))
     step = _nice_step(top / 2)
     values = [k * step for k in range(-int(top // step), int(top // step) + 1)]
     fig.update_layout(
-        barmode="overlay", bargap=0.08,
-        xaxis={"tickvals": values, "ticktext": [fmt.count(abs(v), lang) for v in values],
-               "range": [-top * 1.08, top * 1.08]},
+        barmode="overlay",
+        bargap=0.08,
+        xaxis={
+            "tickvals": values,
+            "ticktext": [fmt.count(abs(v), lang) for v in values],
+            "range": [-top * 1.08, top * 1.08],
+        },
         yaxis={"title": t("age_group", lang), "categoryorder": "array", "categoryarray": bands},
     )
     return themed(fig, height=height, light=light)
 
 
-def share_donut(frame: pd.DataFrame, label_column: str, value_column: str, lang: str = "zh",
-                height: int | None = None, light: bool = False, empty_message: str | None = None,
-                labels: dict[str, str] | None = None) -> go.Figure:
+def share_donut(
+    frame: pd.DataFrame,
+    label_column: str,
+    value_column: str,
+    lang: str = "zh",
+    height: int | None = None,
+    light: bool = False,
+    empty_message: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> go.Figure:
     """A ring of the parts of a whole (residence types, satisfaction, entity types ...)."""
     parts = frame[frame[value_column] > 0] if not frame.empty else frame
     if parts.empty:
@@ -221,17 +286,34 @@ def share_donut(frame: pd.DataFrame, label_column: str, value_column: str, lang:
         )
     )
     total = parts[value_column].sum()
-    fig.add_annotation(text=fmt.count(total, lang), showarrow=False,
-                       font={"size": 20, "color": "#1f2937" if light else INK},
-                       x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_layout(legend={"orientation": "v", "x": 1.0, "xanchor": "left", "y": 0.5, "yanchor": "middle"},
-                      uniformtext={"minsize": 11, "mode": "hide"})
+    fig.add_annotation(
+        text=fmt.count(total, lang),
+        showarrow=False,
+        font={"size": 20, "color": "#1f2937" if light else INK},
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+    )
+    fig.update_layout(
+        legend={"orientation": "v", "x": 1.0, "xanchor": "left", "y": 0.5, "yanchor": "middle"},
+        uniformtext={"minsize": 11, "mode": "hide"},
+    )
     return themed(fig, height=height, light=light)
 
 
-def rate_dots(frame: pd.DataFrame, rates: list[str], lang: str = "zh", label_column: str = "name",
-              code_column: str | None = "code", enum: bool = False, labels: dict[str, str] | None = None,
-              height: int | None = None, light: bool = False, empty_message: str | None = None) -> go.Figure:
+def rate_dots(
+    frame: pd.DataFrame,
+    rates: list[str],
+    lang: str = "zh",
+    label_column: str = "name",
+    code_column: str | None = "code",
+    enum: bool = False,
+    labels: dict[str, str] | None = None,
+    height: int | None = None,
+    light: bool = False,
+    empty_message: str | None = None,
+) -> go.Figure:
     """Rates as dots on one line per row (a child region or a category), in percent, the axis fitted to
     the values so that 95% and 99% stay apart; a region's dots carry its code, so a click drills into it."""
     shown = frame.dropna(subset=rates, how="all") if not frame.empty else frame
@@ -247,8 +329,11 @@ def rate_dots(frame: pd.DataFrame, rates: list[str], lang: str = "zh", label_col
             mode="markers",
             orientation="h",  # grouped along y (scattermode below)
             name=(labels or {}).get(rate) or _label(rate, lang),
-            marker={"color": DISTINCT[number % len(DISTINCT)], "size": 12,
-                    "line": {"color": "#0a1628", "width": 1}},
+            marker={
+                "color": DISTINCT[number % len(DISTINCT)],
+                "size": 12,
+                "line": {"color": "#0a1628", "width": 1},
+            },
             customdata=_drillable(shown[code_column]) if code_column else None,
             hovertemplate="%{y}: %{x:.1f}%<extra>%{fullData.name}</extra>",
         )
@@ -265,17 +350,20 @@ def rate_dots(frame: pd.DataFrame, rates: list[str], lang: str = "zh", label_col
     return themed(fig, height=_bar_height(len(shown), height, per_row=14 + 6 * len(rates)), light=light)
 
 
-def special_care_heatmap(long: pd.DataFrame, lang: str = "zh", height: int | None = None,
-                         light: bool = False) -> go.Figure:
+def special_care_heatmap(
+    long: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False
+) -> go.Figure:
     """Children × special-care groups; a suppressed count ("<5") is coloured as the lowest, with its text."""
     if long.empty:
         return empty_figure(t("no_children_here", lang), height)
     children = long.drop_duplicates("code")[["code", "name"]]
     tags = list(dict.fromkeys(long["tag"]))
     z = long.pivot(index="code", columns="tag", values="residents").reindex(
-        index=children["code"], columns=tags)
+        index=children["code"], columns=tags
+    )
     text = long.pivot(index="code", columns="tag", values="residents_shown").reindex(
-        index=children["code"], columns=tags)
+        index=children["code"], columns=tags
+    )
     # An all-blank heatmap draws no text either: suppressed cells take the lowest colour instead.
     values = z.astype("Float64").fillna(0).to_numpy(dtype=float)
     fig = go.Figure(
@@ -298,10 +386,19 @@ def special_care_heatmap(long: pd.DataFrame, lang: str = "zh", height: int | Non
     return themed(fig, height=_bar_height(len(children), height, per_row=24), light=light)
 
 
-def stacked_bars(frame: pd.DataFrame, x: str, stack: str, value: str, lang: str = "zh",
-                 x_labels: dict | None = None, enum_x: bool = False, height: int | None = None,
-                 light: bool = False, empty_message: str | None = None,
-                 y_title: str | None = None) -> go.Figure:
+def stacked_bars(
+    frame: pd.DataFrame,
+    x: str,
+    stack: str,
+    value: str,
+    lang: str = "zh",
+    x_labels: dict | None = None,
+    enum_x: bool = False,
+    height: int | None = None,
+    light: bool = False,
+    empty_message: str | None = None,
+    y_title: str | None = None,
+) -> go.Figure:
     """Columns along `x`, each stacked by `stack` (an enumerated column): units by type and usage, events
     by month and category ..."""
     if frame.empty or frame[value].sum() == 0:
@@ -320,13 +417,15 @@ def stacked_bars(frame: pd.DataFrame, x: str, stack: str, value: str, lang: str 
             marker_color=DISTINCT[number % len(DISTINCT)],
             hovertemplate="%{x} · %{fullData.name}: %{y:,}<extra></extra>",
         )
-    fig.update_layout(barmode="stack", bargap=0.2, yaxis={"title": y_title} if y_title else {},
-                      xaxis={"type": "category"})
+    fig.update_layout(
+        barmode="stack", bargap=0.2, yaxis={"title": y_title} if y_title else {}, xaxis={"type": "category"}
+    )
     return themed(fig, height=height, light=light)
 
 
-def funnel_chart(funnel: pd.DataFrame, lang: str = "zh", height: int | None = None,
-                 light: bool = False) -> go.Figure:
+def funnel_chart(
+    funnel: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False
+) -> go.Figure:
     """Reported → accepted → resolved, with each stage's share of the reported."""
     if funnel.empty or funnel["events"].iloc[0] == 0:
         return empty_figure(t("no_events", lang), height)
@@ -342,8 +441,9 @@ def funnel_chart(funnel: pd.DataFrame, lang: str = "zh", height: int | None = No
     return themed(fig, height=height, light=light)
 
 
-def hours_chart(by_category: pd.DataFrame, lang: str = "zh", height: int | None = None,
-                light: bool = False) -> go.Figure:
+def hours_chart(
+    by_category: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False
+) -> go.Figure:
     """Median hours to resolve per category as bars, the 90th percentile as a marker beyond."""
     shown = by_category.dropna(subset=["median_hours"]) if not by_category.empty else by_category
     if shown.empty:
@@ -351,45 +451,103 @@ def hours_chart(by_category: pd.DataFrame, lang: str = "zh", height: int | None 
     shown = shown.sort_values("median_hours", ascending=False)
     names = [enum_label(c, lang) for c in shown["category"]]
     fig = go.Figure()
-    fig.add_bar(y=names, x=shown["median_hours"], orientation="h", name=t("median_hours", lang),
-                marker_color=ACCENT, hovertemplate="%{y}: %{x:.1f}<extra>%{fullData.name}</extra>")
-    fig.add_scatter(y=names, x=shown["p90_hours"], mode="markers", name=t("p90_hours", lang),
-                    marker={"color": WARN, "size": 11, "symbol": "line-ns-open", "line": {"width": 3}},
-                    hovertemplate="%{y}: %{x:.1f}<extra>%{fullData.name}</extra>")
-    fig.update_layout(yaxis={"automargin": True, "autorange": "reversed"},
-                      xaxis={"title": t("hours", lang), "rangemode": "tozero"})
+    fig.add_bar(
+        y=names,
+        x=shown["median_hours"],
+        orientation="h",
+        name=t("median_hours", lang),
+        marker_color=ACCENT,
+        hovertemplate="%{y}: %{x:.1f}<extra>%{fullData.name}</extra>",
+    )
+    fig.add_scatter(
+        y=names,
+        x=shown["p90_hours"],
+        mode="markers",
+        name=t("p90_hours", lang),
+        marker={"color": WARN, "size": 11, "symbol": "line-ns-open", "line": {"width": 3}},
+        hovertemplate="%{y}: %{x:.1f}<extra>%{fullData.name}</extra>",
+    )
+    fig.update_layout(
+        yaxis={"automargin": True, "autorange": "reversed"},
+        xaxis={"title": t("hours", lang), "rangemode": "tozero"},
+    )
     return themed(fig, height=_bar_height(len(shown), height), light=light)
 
 
-def chain_chart(chain: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False,
-                empty_message: str | None = None) -> go.Figure:
+def chain_chart(
+    chain: pd.DataFrame,
+    lang: str = "zh",
+    height: int | None = None,
+    light: bool = False,
+    empty_message: str | None = None,
+) -> go.Figure:
     """Events resolved at each level of 网格 → 村社区 → 街镇 → 区县 (and still open), with the cumulative
     share along the chain: "小事不出社区" is the share by 村社区, "大事不出街镇" by 街镇."""
     if chain.empty or chain["events"].sum() == 0:
         return empty_figure(empty_message or t("no_disputes", lang), height)
-    names = [t("level_open", lang) if level == "open" else t("unknown", lang) if level == "unknown"
-             else level_label(level, lang) for level in chain["level"]]
-    colors = [GOOD if level in ("grid", "community") else ACCENT if level == "township" else
-              WARN if level == "district" else MUTED for level in chain["level"]]
+    names = [
+        t("level_open", lang)
+        if level == "open"
+        else t("unknown", lang)
+        if level == "unknown"
+        else level_label(level, lang)
+        for level in chain["level"]
+    ]
+    colors = [
+        GOOD
+        if level in ("grid", "community")
+        else ACCENT
+        if level == "township"
+        else WARN
+        if level == "district"
+        else MUTED
+        for level in chain["level"]
+    ]
     fig = go.Figure()
-    fig.add_bar(x=names, y=chain["events"], marker_color=colors, name=t("events", lang),
-                text=[fmt.percent(s) for s in chain["share"]], textposition="outside",
-                hovertemplate="%{x}: %{y:,}<extra></extra>")
-    fig.add_scatter(x=names, y=chain["cumulative_share"] * 100, yaxis="y2", mode="lines+markers",
-                    name=t("cumulative_share", lang), line={"color": INK, "width": 2},
-                    hovertemplate="%{x}: %{y:.1f}%<extra></extra>")
+    fig.add_bar(
+        x=names,
+        y=chain["events"],
+        marker_color=colors,
+        name=t("events", lang),
+        text=[fmt.percent(s) for s in chain["share"]],
+        textposition="outside",
+        hovertemplate="%{x}: %{y:,}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=names,
+        y=chain["cumulative_share"] * 100,
+        yaxis="y2",
+        mode="lines+markers",
+        name=t("cumulative_share", lang),
+        line={"color": INK, "width": 2},
+        hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
+    )
     level_index = {level: number for number, level in enumerate(chain["level"])}
     for level, key in (("community", "within_community"), ("township", "within_township")):
         if level in level_index:
             share = chain["cumulative_share"].iloc[level_index[level]]
-            fig.add_annotation(x=names[level_index[level]], y=share * 100, yref="y2",
-                               text=f"{t(key, lang)} {fmt.percent(share)}", showarrow=True, arrowcolor=MUTED,
-                               ay=-28, font={"color": INK, "size": 12}, bgcolor="rgba(10,22,40,0.8)")
+            fig.add_annotation(
+                x=names[level_index[level]],
+                y=share * 100,
+                yref="y2",
+                text=f"{t(key, lang)} {fmt.percent(share)}",
+                showarrow=True,
+                arrowcolor=MUTED,
+                ay=-28,
+                font={"color": INK, "size": 12},
+                bgcolor="rgba(10,22,40,0.8)",
+            )
     top = float(chain["events"].max())
     fig.update_layout(
         yaxis={"title": t("events", lang), "range": [0, top * 1.25]},
-        yaxis2={"overlaying": "y", "side": "right", "range": [0, 118], "ticksuffix": "%", "showgrid": False,
-                "tickmode": "auto"},
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 118],
+            "ticksuffix": "%",
+            "showgrid": False,
+            "tickmode": "auto",
+        },
         xaxis={"type": "category"},
     )
     return themed(fig, height=height, light=light)
@@ -419,86 +577,145 @@ def income_bins(villages: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"from_wan": edges[:-1], "to_wan": edges[1:], "villages": counts})
 
 
-def income_histogram(bins: pd.DataFrame, lang: str = "zh", height: int | None = None,
-                     light: bool = False) -> go.Figure:
+def income_histogram(
+    bins: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False
+) -> go.Figure:
     """How many villages earn how much (log scale, 万元), with the 5万 and 10万 lines on bin edges; `bins`
     as income_bins gives them."""
     if bins.empty or bins["villages"].sum() == 0:
         return empty_figure(t("no_economy", lang), height)
     low, high = bins["from_wan"].to_numpy(), bins["to_wan"].to_numpy()
     edges = np.append(low, high[-1])
-    colors = [BAD if lo < INCOME_LINES[0] / 10_000 else WARN if lo < INCOME_LINES[1] / 10_000 else ACCENT
-              for lo in low]
+    colors = [
+        BAD if lo < INCOME_LINES[0] / 10_000 else WARN if lo < INCOME_LINES[1] / 10_000 else ACCENT
+        for lo in low
+    ]
     fig = go.Figure(
         go.Bar(
-            x=np.sqrt(low * high), y=bins["villages"], width=(high - low) * 0.92, marker_color=colors,
+            x=np.sqrt(low * high),
+            y=bins["villages"],
+            width=(high - low) * 0.92,
+            marker_color=colors,
             customdata=np.stack([low, high], axis=-1),
             hovertemplate="%{customdata[0]:.3g}–%{customdata[1]:.3g}: %{y}<extra></extra>",
         )
     )
     for line, text in zip(INCOME_LINES, ("5万", "10万") if lang == "zh" else ("¥50k", "¥100k"), strict=True):
         fig.add_vline(x=line / 10_000, line={"color": INK, "width": 1.5, "dash": "dash"})
-        fig.add_annotation(x=math.log10(line / 10_000), y=1, yref="paper", text=text, showarrow=False,
-                           yanchor="bottom", font={"color": INK, "size": 12})
-    ticks = [v for v in (0.1, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
-             if edges[0] <= v <= edges[-1]]
+        fig.add_annotation(
+            x=math.log10(line / 10_000),
+            y=1,
+            yref="paper",
+            text=text,
+            showarrow=False,
+            yanchor="bottom",
+            font={"color": INK, "size": 12},
+        )
+    ticks = [
+        v
+        for v in (0.1, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+        if edges[0] <= v <= edges[-1]
+    ]
     fig.update_layout(
-        xaxis={"type": "log", "title": t("income_wan", lang), "tickvals": ticks,
-               "ticktext": [f"{v:g}" for v in ticks]},
+        xaxis={
+            "type": "log",
+            "title": t("income_wan", lang),
+            "tickvals": ticks,
+            "ticktext": [f"{v:g}" for v in ticks],
+        },
         yaxis={"title": t("villages_count", lang)},
-        showlegend=False, bargap=0,
+        showlegend=False,
+        bargap=0,
     )
     themed(fig, height=height, light=light)
     fig.update_layout(margin={"t": 28})
     return fig
 
 
-def income_growth_chart(by_child: pd.DataFrame, lang: str = "zh", height: int | None = None,
-                        light: bool = False) -> go.Figure:
+def income_growth_chart(
+    by_child: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False
+) -> go.Figure:
     """Each child region's operating income this year beside the previous year's, with the growth."""
     if by_child.empty:
         return empty_figure(t("no_economy", lang), height)
     codes = _drillable(by_child["code"])
     fig = go.Figure()
-    fig.add_bar(y=by_child["name"], x=by_child["previous_operating_income"] / 10_000, orientation="h",
-                name=t("previous_year", lang), marker_color="#475569", customdata=codes,
-                hovertemplate="%{y}: %{x:,.1f}<extra>%{fullData.name}</extra>")
-    fig.add_bar(y=by_child["name"], x=by_child["operating_income"] / 10_000, orientation="h",
-                name=t("this_year", lang), marker_color=ACCENT, customdata=codes,
-                text=[fmt.change_relative(c, p) or "" for c, p in
-                      zip(by_child["operating_income"], by_child["previous_operating_income"], strict=True)],
-                textposition="outside", textfont={"size": 12, "color": INK},
-                hovertemplate="%{y}: %{x:,.1f}<extra>%{fullData.name}</extra>")
-    fig.update_layout(barmode="group", bargap=0.25, xaxis={"title": t("income_wan", lang)},
-                      yaxis={"automargin": True, "autorange": "reversed"})
+    fig.add_bar(
+        y=by_child["name"],
+        x=by_child["previous_operating_income"] / 10_000,
+        orientation="h",
+        name=t("previous_year", lang),
+        marker_color="#475569",
+        customdata=codes,
+        hovertemplate="%{y}: %{x:,.1f}<extra>%{fullData.name}</extra>",
+    )
+    fig.add_bar(
+        y=by_child["name"],
+        x=by_child["operating_income"] / 10_000,
+        orientation="h",
+        name=t("this_year", lang),
+        marker_color=ACCENT,
+        customdata=codes,
+        text=[
+            fmt.change_relative(c, p) or ""
+            for c, p in zip(by_child["operating_income"], by_child["previous_operating_income"], strict=True)
+        ],
+        textposition="outside",
+        textfont={"size": 12, "color": INK},
+        hovertemplate="%{y}: %{x:,.1f}<extra>%{fullData.name}</extra>",
+    )
+    fig.update_layout(
+        barmode="group",
+        bargap=0.25,
+        xaxis={"title": t("income_wan", lang)},
+        yaxis={"automargin": True, "autorange": "reversed"},
+    )
     return themed(fig, height=_bar_height(len(by_child) * 2, height, per_row=16), light=light)
 
 
-def village_ranking_chart(villages: pd.DataFrame, lang: str = "zh", top: int = 15, height: int | None = None,
-                          light: bool = False) -> go.Figure:
+def village_ranking_chart(
+    villages: pd.DataFrame, lang: str = "zh", top: int = 15, height: int | None = None, light: bool = False
+) -> go.Figure:
     """The villages with the highest operating income, with their township; a bar carries the village code."""
     if villages.empty:
         return empty_figure(t("no_economy", lang), height)
     best = villages.nsmallest(top, "rank")
     pattern = "{rank}. {name}（{township}）" if lang == "zh" else "{rank}. {name} ({township})"
-    names = [pattern.format(rank=row.rank, name=row.name, township=row.township_name)
-             for row in best.itertuples()]
+    names = [
+        pattern.format(rank=row.rank, name=row.name, township=row.township_name) for row in best.itertuples()
+    ]
     fig = go.Figure(
         go.Bar(
-            y=names, x=best["operating_income"] / 10_000, orientation="h", marker_color=ACCENT,
+            y=names,
+            x=best["operating_income"] / 10_000,
+            orientation="h",
+            marker_color=ACCENT,
             customdata=_drillable(best["code"]),
-            text=[fmt.money(v, lang) for v in best["operating_income"]], textposition="inside",
-            insidetextanchor="end", hovertemplate="%{y}: %{x:,.1f}<extra></extra>",
+            text=[fmt.money(v, lang) for v in best["operating_income"]],
+            textposition="inside",
+            insidetextanchor="end",
+            hovertemplate="%{y}: %{x:,.1f}<extra></extra>",
         )
     )
-    fig.update_layout(yaxis={"automargin": True, "autorange": "reversed"},
-                      xaxis={"title": t("income_wan", lang)}, showlegend=False)
+    fig.update_layout(
+        yaxis={"automargin": True, "autorange": "reversed"},
+        xaxis={"title": t("income_wan", lang)},
+        showlegend=False,
+    )
     return themed(fig, height=_bar_height(len(best), height), light=light)
 
 
-def value_bars(frame: pd.DataFrame, value: str, lang: str = "zh", label_column: str = "name",
-               code_column: str | None = "code", height: int | None = None, light: bool = False,
-               empty_message: str | None = None, money: bool = False) -> go.Figure:
+def value_bars(
+    frame: pd.DataFrame,
+    value: str,
+    lang: str = "zh",
+    label_column: str = "name",
+    code_column: str | None = "code",
+    height: int | None = None,
+    light: bool = False,
+    empty_message: str | None = None,
+    money: bool = False,
+) -> go.Figure:
     """One bar per row (a child region), largest on top; a region's bar carries its code."""
     shown = frame.dropna(subset=[value]) if not frame.empty else frame
     if shown.empty:
@@ -506,14 +723,21 @@ def value_bars(frame: pd.DataFrame, value: str, lang: str = "zh", label_column: 
     shown = shown.sort_values(value, ascending=False)
     fig = go.Figure(
         go.Bar(
-            y=shown[label_column].astype(str), x=shown[value], orientation="h", marker_color=ACCENT,
+            y=shown[label_column].astype(str),
+            x=shown[value],
+            orientation="h",
+            marker_color=ACCENT,
             customdata=_drillable(shown[code_column]) if code_column else None,
             text=[fmt.money(v, lang) if money else fmt.count(v, lang) for v in shown[value]],
-            textposition="outside", hovertemplate="%{y}: %{x:,.1f}<extra></extra>",
+            textposition="outside",
+            hovertemplate="%{y}: %{x:,.1f}<extra></extra>",
         )
     )
-    fig.update_layout(yaxis={"automargin": True, "autorange": "reversed"}, showlegend=False,
-                      xaxis={"range": [0, float(shown[value].max()) * 1.2 or 1]})
+    fig.update_layout(
+        yaxis={"automargin": True, "autorange": "reversed"},
+        showlegend=False,
+        xaxis={"range": [0, float(shown[value].max()) * 1.2 or 1]},
+    )
     return themed(fig, height=_bar_height(len(shown), height), light=light)
 
 
@@ -532,8 +756,15 @@ def data_table(frame: pd.DataFrame, columns: TableColumns, lang: str = "zh") -> 
         if kind == "enum":
             values = values.map(lambda v: enum_label(v, lang) if pd.notna(v) else t("unknown", lang))
         elif kind == "level":
-            values = values.map(lambda v: level_label(v, lang) if v in CHAIN_LEVELS
-                                else t("level_open", lang) if v == "open" else t("unknown", lang))
+            values = values.map(
+                lambda v: (
+                    level_label(v, lang)
+                    if v in CHAIN_LEVELS
+                    else t("level_open", lang)
+                    if v == "open"
+                    else t("unknown", lang)
+                )
+            )
         elif kind == "rate":
             values = (values.astype(float) * 100).round(1)
             label = f"{label} (%)"
@@ -551,17 +782,24 @@ def data_table(frame: pd.DataFrame, columns: TableColumns, lang: str = "zh") -> 
     return table.reset_index(drop=True)
 
 
-def map_tips(frame: pd.DataFrame, lines: list[tuple[str, str, str]], lang: str = "zh",
-             name_column: str | None = "name") -> pd.Series:
+def map_tips(
+    frame: pd.DataFrame, lines: list[tuple[str, str, str]], lang: str = "zh", name_column: str | None = "name"
+) -> pd.Series:
     """Tooltip HTML per map cell or label: the place's name (escaped), then `label: value` lines, where each
     line is (label, column, kind) and kind is count, rate or number."""
+
     def one(row) -> str:
         named = name_column and pd.notna(row[name_column])
         parts = [f"<b>{html.escape(str(row[name_column]))}</b>"] if named else []
         for label, column, kind in lines:
             value = row[column]
-            shown = fmt.percent(value) if kind == "rate" else fmt.count(value, lang) if kind == "count" else (
-                "—" if pd.isna(value) else f"{float(value):,.1f}")
+            shown = (
+                fmt.percent(value)
+                if kind == "rate"
+                else fmt.count(value, lang)
+                if kind == "count"
+                else ("—" if pd.isna(value) else f"{float(value):,.1f}")
+            )
             parts.append(f"{html.escape(label)}: {html.escape(shown)}")
         return "<br/>".join(parts)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.contract import EVENTS, HOUSING, LEVEL_LABELS, RESIDENTS, TAGS, COLLECTIVE_ECONOMY, REGIONS
+from pipelines.contract import COLLECTIVE_ECONOMY, EVENTS, HOUSING, LEVEL_LABELS, REGIONS, RESIDENTS, TAGS
 
 LANGS = ("zh", "en")
 
@@ -105,9 +105,11 @@ UI: dict[str, tuple[str, str]] = {
     "report_generating": ("正在生成报告…", "Generating the report…"),
     "report_failed": ("报告生成失败：", "The report failed: "),
     "report_ready": ("报告已生成", "The report is ready"),
-    "report_intro": ("为当前选定的区域和时段生成报告：封面、指标及环比、各领域图表、地图、下级排名和文字概要。",
-                     "A report for the chosen region and period: cover, indicators with changes, each domain's "
-                     "charts, a map, the ranking of sub-regions and a written summary."),
+    "report_intro": (
+        "为当前选定的区域和时段生成报告：封面、指标及环比、各领域图表、地图、下级排名和文字概要。",
+        "A report for the chosen region and period: cover, indicators with changes, each domain's "
+        "charts, a map, the ranking of sub-regions and a written summary.",
+    ),
     "summary": ("概要", "Summary"),
     "kpi_table": ("主要指标", "Key indicators"),
     "indicator": ("指标", "Indicator"),
@@ -128,38 +130,59 @@ UI: dict[str, tuple[str, str]] = {
     "change_up_pct": ("，较{basis}增长 {percent}%", ", up {percent}% on the {basis}"),
     "change_down_pct": ("，较{basis}下降 {percent}%", ", down {percent}% on the {basis}"),
     "change_flat": ("，与{basis}持平", ", unchanged from the {basis}"),
-    "summary_events": ("{name}本期（{start}至{end}）共受理事件 {total} 件，办结 {resolved} 件，办结率 {rate}{change}。",
-                       "{name} received {total} events from {start} to {end} and resolved {resolved}, a "
-                       "resolution rate of {rate}{change}."),
-    "summary_no_events": ("{name}本期（{start}至{end}）没有受理事件。",
-                          "{name} received no events from {start} to {end}."),
-    "summary_quality": ("按期办结率 {on_time}，办结时长中位数 {hours} 小时；矛盾纠纷基层化解率 {grassroots}{change}；"
-                        "满意率 {satisfaction}。期末超期未办结事件 {overdue} 件。",
-                        "On-time rate {on_time}, median time to resolve {hours} hours; disputes resolved at the "
-                        "grassroots {grassroots}{change}; satisfaction {satisfaction}. {overdue} events were open "
-                        "and overdue at the end of the period."),
-    "summary_people": ("实有人口 {residents}人、{households}户，老年人口占比 {elderly}，流动人口占比 {floating}；"
-                       "房屋 {units}套，出租率 {rental}，空置率 {vacancy}。",
-                       "{residents} residents in {households} households, elderly share {elderly}, floating "
-                       "share {floating}; {units} housing units, {rental} rented and {vacancy} vacant."),
-    "summary_economy": ("{year} 年度 {villages} 个村报送集体经济数据，集体经营性收入合计 {income}{change}；"
-                        "经营性收入 10 万元以上的村占比 {ge100k}。",
-                        "In {year}, {villages} villages reported collective accounts with operating income of "
-                        "{income}{change}; {ge100k} of them earned ¥100k or more."),
+    "summary_events": (
+        "{name}本期（{start}至{end}）共受理事件 {total} 件，办结 {resolved} 件，办结率 {rate}{change}。",
+        "{name} received {total} events from {start} to {end} and resolved {resolved}, a "
+        "resolution rate of {rate}{change}.",
+    ),
+    "summary_no_events": (
+        "{name}本期（{start}至{end}）没有受理事件。",
+        "{name} received no events from {start} to {end}.",
+    ),
+    "summary_quality": (
+        "按期办结率 {on_time}，办结时长中位数 {hours} 小时；矛盾纠纷基层化解率 {grassroots}{change}；"
+        "满意率 {satisfaction}。期末超期未办结事件 {overdue} 件。",
+        "On-time rate {on_time}, median time to resolve {hours} hours; disputes resolved at the "
+        "grassroots {grassroots}{change}; satisfaction {satisfaction}. {overdue} events were open "
+        "and overdue at the end of the period.",
+    ),
+    "summary_people": (
+        "实有人口 {residents}人、{households}户，老年人口占比 {elderly}，流动人口占比 {floating}；"
+        "房屋 {units}套，出租率 {rental}，空置率 {vacancy}。",
+        "{residents} residents in {households} households, elderly share {elderly}, floating "
+        "share {floating}; {units} housing units, {rental} rented and {vacancy} vacant.",
+    ),
+    "summary_economy": (
+        "{year} 年度 {villages} 个村报送集体经济数据，集体经营性收入合计 {income}{change}；"
+        "经营性收入 10 万元以上的村占比 {ge100k}。",
+        "In {year}, {villages} villages reported collective accounts with operating income of "
+        "{income}{change}; {ge100k} of them earned ¥100k or more.",
+    ),
     "summary_no_economy": ("{year} 年度没有村集体经济数据。", "No collective-economy accounts for {year}."),
-    "summary_ranking": ("擂台比武：{count} 个{level}中，办结率最高的是{best}（{best_rate}），最低的是{worst}"
-                        "（{worst_rate}）。",
-                        "League table: of {count} {level} units, {best} has the highest resolution rate "
-                        "({best_rate}) and {worst} the lowest ({worst_rate})."),
+    "summary_ranking": (
+        "擂台比武：{count} 个{level}中，办结率最高的是{best}（{best_rate}），最低的是{worst}"
+        "（{worst_rate}）。",
+        "League table: of {count} {level} units, {best} has the highest resolution rate "
+        "({best_rate}) and {worst} the lowest ({worst_rate}).",
+    ),
     # analyst pages
     "data_table": ("数据表", "Data"),
-    "click_to_drill": ("点击图表或地图中的区域可下钻",
-                       "Click a region in a chart or on the map to drill into it"),
-    "click_chart_to_drill": ("点击图表中的区域或村可下钻", "Click a region or a village in a chart to drill into it"),
-    "cards_all_events": ("指标卡统计全部类别与来源，图表按本页筛选",
-                         "Cards count every category and source; the charts follow this page's filters"),
-    "cards_all_types": ("指标卡统计全部建筑类型，图表按本页筛选",
-                        "Cards count every building type; the charts follow this page's filters"),
+    "click_to_drill": (
+        "点击图表或地图中的区域可下钻",
+        "Click a region in a chart or on the map to drill into it",
+    ),
+    "click_chart_to_drill": (
+        "点击图表中的区域或村可下钻",
+        "Click a region or a village in a chart to drill into it",
+    ),
+    "cards_all_events": (
+        "指标卡统计全部类别与来源，图表按本页筛选",
+        "Cards count every category and source; the charts follow this page's filters",
+    ),
+    "cards_all_types": (
+        "指标卡统计全部建筑类型，图表按本页筛选",
+        "Cards count every building type; the charts follow this page's filters",
+    ),
     "name": ("名称", "Name"),
     "sub_region": ("下级区域", "Sub-region"),
     "share": ("占比", "Share"),
@@ -171,11 +194,15 @@ UI: dict[str, tuple[str, str]] = {
     "tag": ("关爱类别", "Group"),
     "age_pyramid": ("人口年龄结构（按性别）", "Age pyramid by gender"),
     "composition": ("人口构成（按人口类型）", "Residents by residence type"),
-    "child_population_shares": ("下级区域老年人口与流动人口占比",
-                                "Elderly and floating shares by sub-region"),
+    "child_population_shares": (
+        "下级区域老年人口与流动人口占比",
+        "Elderly and floating shares by sub-region",
+    ),
     "special_care_by_child": ("下级区域重点关爱人群", "Special-care groups by sub-region"),
-    "suppression_note": ("村社区、网格中少于5人的数以“<5”显示",
-                         "In communities and grids, counts below 5 show as “<5”"),
+    "suppression_note": (
+        "村社区、网格中少于5人的数以“<5”显示",
+        "In communities and grids, counts below 5 show as “<5”",
+    ),
     "density_map": ("人口密度", "Population density"),
     "per_km2": ("人/平方公里", "per km²"),
     "no_residents": ("此区域没有人口数据。", "No residents recorded in this region."),
@@ -244,28 +271,65 @@ UI: dict[str, tuple[str, str]] = {
     "operating_profit": ("经营收益(元)", "Operating profit (¥)"),
     "operating_income_yuan": ("经营性收入(元)", "Operating income (¥)"),
     "previous_income_yuan": ("上年经营性收入(元)", "Previous year's income (¥)"),
-    "no_economy": ("此区域在该年度没有村集体经济数据。",
-                   "No collective-economy accounts for this region and year."),
+    "no_economy": (
+        "此区域在该年度没有村集体经济数据。",
+        "No collective-economy accounts for this region and year.",
+    ),
 }
 
 # English names of enumerated values; the Chinese labels come from the contract.
 ENUM_EN: dict[str, str] = {
-    "district": "District", "county": "County", "street": "Sub-district", "town": "Town", "xiang": "Township",
-    "community": "Community", "village": "Village", "grid": "Grid", "township": "Township", "city": "City",
-    "M": "Male", "F": "Female",
-    "registered": "Registered", "floating": "Floating", "overseas": "Overseas",
-    "elderly_alone": "Elderly living alone", "low_income": "Low income (dibao)", "disabled": "Disabled",
-    "veteran": "Veteran", "left_behind_child": "Left-behind child", "extreme_poverty": "Extreme poverty",
-    "commercial": "Commercial", "self_built": "Self-built", "public_rental": "Public rental",
-    "resettlement": "Resettlement", "other": "Other",
-    "owner_occupied": "Owner-occupied", "rented": "Rented", "vacant": "Vacant", "business": "Business",
-    "dispute": "Dispute", "safety_hazard": "Safety hazard", "sanitation": "Sanitation",
-    "infrastructure": "Infrastructure", "illegal_construction": "Illegal construction",
-    "public_order": "Public order", "livelihood": "Livelihood services", "traffic": "Traffic",
-    "grid_worker": "Grid worker", "hotline": "12345 hotline", "iot": "IoT sensor", "resident_app": "Resident app",
-    "pending": "Pending", "in_progress": "In progress", "resolved": "Resolved", "cancelled": "Cancelled",
-    "satisfied": "Satisfied", "basically_satisfied": "Basically satisfied", "dissatisfied": "Dissatisfied",
-    "strong_village_company": "Strong-village company", "cooperative": "Cooperative",
+    "district": "District",
+    "county": "County",
+    "street": "Sub-district",
+    "town": "Town",
+    "xiang": "Township",
+    "community": "Community",
+    "village": "Village",
+    "grid": "Grid",
+    "township": "Township",
+    "city": "City",
+    "M": "Male",
+    "F": "Female",
+    "registered": "Registered",
+    "floating": "Floating",
+    "overseas": "Overseas",
+    "elderly_alone": "Elderly living alone",
+    "low_income": "Low income (dibao)",
+    "disabled": "Disabled",
+    "veteran": "Veteran",
+    "left_behind_child": "Left-behind child",
+    "extreme_poverty": "Extreme poverty",
+    "commercial": "Commercial",
+    "self_built": "Self-built",
+    "public_rental": "Public rental",
+    "resettlement": "Resettlement",
+    "other": "Other",
+    "owner_occupied": "Owner-occupied",
+    "rented": "Rented",
+    "vacant": "Vacant",
+    "business": "Business",
+    "dispute": "Dispute",
+    "safety_hazard": "Safety hazard",
+    "sanitation": "Sanitation",
+    "infrastructure": "Infrastructure",
+    "illegal_construction": "Illegal construction",
+    "public_order": "Public order",
+    "livelihood": "Livelihood services",
+    "traffic": "Traffic",
+    "grid_worker": "Grid worker",
+    "hotline": "12345 hotline",
+    "iot": "IoT sensor",
+    "resident_app": "Resident app",
+    "pending": "Pending",
+    "in_progress": "In progress",
+    "resolved": "Resolved",
+    "cancelled": "Cancelled",
+    "satisfied": "Satisfied",
+    "basically_satisfied": "Basically satisfied",
+    "dissatisfied": "Dissatisfied",
+    "strong_village_company": "Strong-village company",
+    "cooperative": "Cooperative",
     "joint_cooperative": "Joint cooperative",
 }
 
@@ -303,6 +367,11 @@ def enum_label(code: str | None, lang: str = "zh") -> str:
 
 def level_label(level: str, lang: str = "zh") -> str:
     if lang == "en":
-        return {"city": "City", "district": "District", "township": "Township", "community": "Community",
-                "grid": "Grid"}[level]
+        return {
+            "city": "City",
+            "district": "District",
+            "township": "Township",
+            "community": "Community",
+            "grid": "Grid",
+        }[level]
     return {"city": "市", **LEVEL_LABELS}[level]

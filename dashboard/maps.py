@@ -47,8 +47,9 @@ def cell_colors(frame: pd.DataFrame, metric: str) -> np.ndarray:
     return _ramp(scaled, SEQUENTIAL)
 
 
-def view_for(lon_min: float, lon_max: float, lat_min: float, lat_max: float, width: int = 900,
-             height: int = 560) -> pdk.ViewState:
+def view_for(
+    lon_min: float, lon_max: float, lat_min: float, lat_max: float, width: int = 900, height: int = 560
+) -> pdk.ViewState:
     """A view that fits the box in a map of the given pixel size."""
     lon_span = max(lon_max - lon_min, 0.01)
     lat_span = max(lat_max - lat_min, 0.01)
@@ -79,8 +80,20 @@ def region_map(
             pdk.Layer(
                 "H3HexagonLayer",
                 # `code` (where a click drills) and `tip` (escaped tooltip text) pass through when given.
-                data=data[["cell", "r", "g", "b", "a", "value", "events", "residents", "overdue",
-                           *[c for c in ("code", "tip") if c in data.columns]]],
+                data=data[
+                    [
+                        "cell",
+                        "r",
+                        "g",
+                        "b",
+                        "a",
+                        "value",
+                        "events",
+                        "residents",
+                        "overdue",
+                        *[c for c in ("code", "tip") if c in data.columns],
+                    ]
+                ],
                 id="cells",
                 get_hexagon="cell",
                 get_fill_color="[r, g, b, a]",
@@ -107,10 +120,13 @@ def region_map(
             )
         )
     if not labels.empty:
-        names = labels.dropna(subset=["lon", "lat"])[["code", "name", "lon", "lat",
-                                                        *[c for c in ("tip",) if c in labels.columns]]]
+        names = labels.dropna(subset=["lon", "lat"])[
+            ["code", "name", "lon", "lat", *[c for c in ("tip",) if c in labels.columns]]
+        ]
         # deck.gl draws only the characters it is given; pydeck must pass them as a plain string.
-        character_set = pdk.types.String("".join(sorted(set("".join(names["name"].astype(str))) | set("0123456789"))))
+        character_set = pdk.types.String(
+            "".join(sorted(set("".join(names["name"].astype(str))) | set("0123456789")))
+        )
         layers.append(
             pdk.Layer(
                 "TextLayer",
@@ -129,8 +145,14 @@ def region_map(
             )
         )
     if not labels.empty and labels["lon_min"].notna().any():
-        view = view_for(labels["lon_min"].min(), labels["lon_max"].max(), labels["lat_min"].min(),
-                        labels["lat_max"].max(), width, height)
+        view = view_for(
+            labels["lon_min"].min(),
+            labels["lon_max"].max(),
+            labels["lat_min"].min(),
+            labels["lat_max"].max(),
+            width,
+            height,
+        )
     else:
         view = pdk.ViewState(longitude=107.8, latitude=30.0, zoom=6.2)
     return pdk.Deck(
@@ -138,6 +160,9 @@ def region_map(
         initial_view_state=view,
         map_style=LOCAL_STYLE,
         map_provider=None,
-        tooltip={"html": tooltip_html or "{value}", "style": {"backgroundColor": "#0a1628", "color": "#e2ecf7"}},
+        tooltip={
+            "html": tooltip_html or "{value}",
+            "style": {"backgroundColor": "#0a1628", "color": "#e2ecf7"},
+        },
         height=height,
     )

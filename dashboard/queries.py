@@ -11,7 +11,6 @@ import datetime as dt
 import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -102,36 +101,20 @@ def _one(cur: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = 
     return dict(zip(names, rows[0], strict=True)) if rows else {}
 
 
-_per_thread = threading.local()
-
-
-def _thread_cursor(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
-    """This thread's cursor on the file as published now; made again when a new file is published.
-
-    A cursor's first query costs a few milliseconds more than later ones, so the query layer keeps one
-    per thread (DuckDB wants one per thread anyway) instead of one per question.
-    """
-    path = os.path.abspath(db)
-    fresh = cursor(path)  # also notices a new publish; cheap next to a query
-    identity = _connections[path][0]
-    held = getattr(_per_thread, "cursors", None)
-    if held is None:
-        held = _per_thread.cursors = {}
-    if path in held and held[path][0] == identity:
-        fresh.close()
-        return held[path][1]
-    if path in held:
-        held[path][1].close()
-    held[path] = (identity, fresh)
-    return fresh
-
-
 def _fetch_df(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> pd.DataFrame:
-    return _frame(_thread_cursor(db), sql, params)
+    cur = cursor(db)
+    try:
+        return _frame(cur, sql, params)
+    finally:
+        cur.close()
 
 
 def _fetch_one(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> dict:
-    return _one(_thread_cursor(db), sql, params)
+    cur = cursor(db)
+    try:
+        return _one(cur, sql, params)
+    finally:
+        cur.close()
 
 
 # ---------------------------------------------------------------------------------- periods
@@ -295,6 +278,7 @@ _RESOLVED_IN = """
       and is_resolved
 """
 
+
 def _median_hours_to_resolve(cur: duckdb.DuckDBPyConnection, params: dict) -> float | None:
     """The exact median of resolved_at - reported_at in hours over the resolved events in scope.
 
@@ -373,10 +357,13 @@ def kpis(
         "elderly_born_by": period.end.year - 60,
         "year": year,
     }
-    cur = _thread_cursor(db)  # one cursor: every figure comes from the same published file
-    row = _one(cur, KPI_SQL, params)
-    exists = row.get("residents") is not None
-    row["median_hours_to_resolve"] = _median_hours_to_resolve(cur, params) if exists else None
+    cur = cursor(db)  # one cursor: every figure comes from the same published file
+    try:
+        row = _one(cur, KPI_SQL, params)
+        exists = row.get("residents") is not None
+        row["median_hours_to_resolve"] = _median_hours_to_resolve(cur, params) if exists else None
+    finally:
+        cur.close()
     if row.get("residents") is None and row.get("units") is None:
         # Neither mart has the region: it does not exist (every region has a row in both).
         raise QueryError(f"区划代码 {code} 不存在")
@@ -438,8 +425,6 @@ def kpis_with_previous(
     return current, previous
 
 
-
-
 # ----------------------------------------------------------------------------- region tree
 
 
@@ -467,7 +452,9 @@ def region_names(db: str | os.PathLike, codes: list[str]) -> dict[str, str]:
     """code -> name for the given codes."""
     if not codes:
         return {}
-    frame = _fetch_df(db, "select code, name from regions where code in (select unnest(?::varchar[]))", [codes])
+    frame = _fetch_df(
+        db, "select code, name from regions where code in (select unnest(?::varchar[]))", [codes]
+    )
     return dict(zip(frame["code"], frame["name"], strict=True))
 
 
@@ -486,17 +473,27 @@ def _event_params(code: str, period: Period) -> dict:
     """Parameters of _EVENTS_IN; the district bounds let DuckDB skip row groups of other districts."""
     lo, hi = region_range(code)
     district_lo, district_hi = region_range(code[:6])
-    return {"lo": lo, "hi": hi, "district_lo": district_lo, "district_hi": district_hi,
-            "start": period.start, "end": period.end}
+    return {
+        "lo": lo,
+        "hi": hi,
+        "district_lo": district_lo,
+        "district_hi": district_hi,
+        "start": period.start,
+        "end": period.end,
+    }
 
 
-def ranking(db: str | os.PathLike, code: str, start: DateLike, end: DateLike, scope: str | None = None) -> pd.DataFrame:
+def ranking(
+    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, scope: str | None = None
+) -> pd.DataFrame:
     """The children of a region with their event rates in the period (擂台比武)."""
     check_scope(code, scope)
     period = Period.of(start, end)
     child_length = {2: 6, 6: 9, 9: 12, 12: 15}.get(len(code))
     if child_length is None:
-        return pd.DataFrame(columns=["code", "name", "total", "resolution_rate", "grassroots_rate", "satisfaction_rate"])
+        return pd.DataFrame(
+            columns=["code", "name", "total", "resolution_rate", "grassroots_rate", "satisfaction_rate"]
+        )
     params = _event_params(code, period) | {"parent": code, "child_length": child_length}
     return _fetch_df(
         db,
@@ -533,7 +530,12 @@ def ranking(db: str | os.PathLike, code: str, start: DateLike, end: DateLike, sc
 
 
 def event_sheet(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, limit: int = 12, scope: str | None = None
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    limit: int = 12,
+    scope: str | None = None,
 ) -> pd.DataFrame:
     """The newest open events of the period, overdue ones first, with their place and age."""
     check_scope(code, scope)
@@ -753,8 +755,13 @@ def special_care(db: str | os.PathLike, code: str, scope: str | None = None) -> 
         [code],
     )
     if frame.empty:
-        return pd.DataFrame({"tag": pd.Series(dtype=str), "residents": pd.Series(dtype="Int64"),
-                             "residents_shown": pd.Series(dtype=str)})
+        return pd.DataFrame(
+            {
+                "tag": pd.Series(dtype=str),
+                "residents": pd.Series(dtype="Int64"),
+                "residents_shown": pd.Series(dtype=str),
+            }
+        )
     long = pd.DataFrame({"tag": list(TAGS), "residents": [int(frame[tag].iloc[0]) for tag in TAGS]})
     small = pd.Series(_level_of(code) in SMALL_UNIT_LEVELS, index=long.index)
     return _suppressed(long, ["residents"], small)
@@ -777,8 +784,9 @@ def special_care_by_child(db: str | os.PathLike, code: str, scope: str | None = 
         """,
         [code],
     )
-    long = frame.melt(id_vars=["code", "name", "level"], value_vars=list(TAGS), var_name="tag",
-                      value_name="residents")
+    long = frame.melt(
+        id_vars=["code", "name", "level"], value_vars=list(TAGS), var_name="tag", value_name="residents"
+    )
     order = {tag: number for number, tag in enumerate(TAGS)}
     long = long.sort_values(["code", "tag"], key=lambda s: s.map(order) if s.name == "tag" else s)
     long = long.reset_index(drop=True)
@@ -1091,8 +1099,13 @@ def _end_exclusive(end: DateLike) -> dt.datetime:
 
 
 def events_monthly(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
-    source: str | None = None, scope: str | None = None,
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    category: str | None = None,
+    source: str | None = None,
+    scope: str | None = None,
 ) -> pd.DataFrame:
     """Events of the period by month of report, category, source and status."""
     code = str(code)
@@ -1118,8 +1131,13 @@ FUNNEL_STAGES = ("reported", "accepted", "resolved")
 
 
 def events_funnel(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
-    source: str | None = None, scope: str | None = None,
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    category: str | None = None,
+    source: str | None = None,
+    scope: str | None = None,
 ) -> pd.DataFrame:
     """How many events of the period were reported, accepted and resolved."""
     code = str(code)
@@ -1156,14 +1174,20 @@ _RATE_MEASURES = """
 
 
 def event_rates_by_child(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
-    source: str | None = None, scope: str | None = None,
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    category: str | None = None,
+    source: str | None = None,
+    scope: str | None = None,
 ) -> pd.DataFrame:
     """Each child region's events of the period with resolution, on-time, grassroots, satisfaction rates."""
     code = str(code)
     check_scope(code, scope)
     params = _chosen_params(code, start, end, category, source) | {
-        "parent": code, "child_length": _child_length(code),
+        "parent": code,
+        "child_length": _child_length(code),
     }
     return _fetch_df(
         db,
@@ -1199,7 +1223,11 @@ def event_rates_by_child(
 
 
 def event_rates_by_category(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, source: str | None = None,
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    source: str | None = None,
     scope: str | None = None,
 ) -> pd.DataFrame:
     """Each category's events of the period with its rates and the median and 90th-percentile hours to
@@ -1223,8 +1251,13 @@ def event_rates_by_category(
 
 
 def resolution_chain(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = "dispute",
-    source: str | None = None, scope: str | None = None,
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    category: str | None = "dispute",
+    source: str | None = None,
+    scope: str | None = None,
 ) -> pd.DataFrame:
     """Where the period's events (disputes by default) were resolved along 网格 → 村社区 → 街镇 → 区县,
     with open ones last; shares are of all of them, cumulative along the chain."""
@@ -1256,8 +1289,13 @@ SATISFACTION_ORDER = ("satisfied", "basically_satisfied", "dissatisfied", "unrat
 
 
 def satisfaction_mix(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
-    source: str | None = None, scope: str | None = None,
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    category: str | None = None,
+    source: str | None = None,
+    scope: str | None = None,
 ) -> pd.DataFrame:
     """The period's events by satisfaction (unrated last), with each one's share of the rated."""
     code = str(code)
@@ -1272,8 +1310,9 @@ def satisfaction_mix(
         _chosen_params(code, start, end, category, source),
     )
     counts = dict(zip(frame["satisfaction"], frame["events"].astype(int), strict=True))
-    mix = pd.DataFrame({"satisfaction": list(SATISFACTION_ORDER),
-                        "events": [counts.get(s, 0) for s in SATISFACTION_ORDER]})
+    mix = pd.DataFrame(
+        {"satisfaction": list(SATISFACTION_ORDER), "events": [counts.get(s, 0) for s in SATISFACTION_ORDER]}
+    )
     rated = mix.loc[mix["satisfaction"] != "unrated", "events"].sum()
     mix["share_of_rated"] = (mix["events"] / rated if rated else mix["events"] * float("nan")).where(
         mix["satisfaction"] != "unrated"
@@ -1282,15 +1321,22 @@ def satisfaction_mix(
 
 
 def overdue_events(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
-    source: str | None = None, limit: int = 500, scope: str | None = None,
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    category: str | None = None,
+    source: str | None = None,
+    limit: int = 500,
+    scope: str | None = None,
 ) -> pd.DataFrame:
     """Open events of the period past their deadline at the end of the period (the KPI overdue_open), most
     overdue first, with their place, age and hours overdue; `total` repeats how many there are in all."""
     code = str(code)
     check_scope(code, scope)
     params = _chosen_params(code, start, end, category, source) | {
-        "limit": int(limit), "end_exclusive": _end_exclusive(end),
+        "limit": int(limit),
+        "end_exclusive": _end_exclusive(end),
     }
     return _fetch_df(
         db,
@@ -1327,8 +1373,13 @@ def overdue_events(
 
 
 def event_cells(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, category: str | None = None,
-    source: str | None = None, scope: str | None = None,
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    category: str | None = None,
+    source: str | None = None,
+    scope: str | None = None,
 ) -> pd.DataFrame:
     """Every map cell of the region with its residents and the period's events, resolved, resolution rate
     and overdue open events."""

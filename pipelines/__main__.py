@@ -28,7 +28,9 @@ def _terminal_progress(message: str, fraction: float) -> None:
         return
     width = 30
     filled = int(round(fraction * width))
-    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {message:<40}", end="", file=sys.stderr)
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {message:<40}", end="", file=sys.stderr
+    )
     if fraction >= 1:
         print(file=sys.stderr)
 
@@ -144,7 +146,9 @@ def _report(args: argparse.Namespace) -> int:
         return 1
     started = time.perf_counter()
     try:
-        path = write_report(args.db, args.region, args.start, args.end, args.out, year=args.year, lang=args.lang)
+        path = write_report(
+            args.db, args.region, args.start, args.end, args.out, year=args.year, lang=args.lang
+        )
     except (ReportError, QueryError, ExportError) as exc:
         if getattr(exc, "usage", False):
             raise UsageError(str(exc)) from None

@@ -43,7 +43,12 @@ MARTS = (
 )
 # Marts read one region at a time: an index on region_code makes that a lookup. Zone maps cannot,
 # since DuckDB keeps 8-byte prefixes of strings and every code begins with the same digits.
-INDEXED_BY_REGION = ("population_by_region", "residents_by_region_age", "housing_by_region", "events_by_region_day")
+INDEXED_BY_REGION = (
+    "population_by_region",
+    "residents_by_region_age",
+    "housing_by_region",
+    "events_by_region_day",
+)
 REJECT_COLUMNS = ("file", "line", "column", "value", "reason")
 DEMO_MARKER = "DEMO.json"
 BOUNDARIES_FILE = "boundaries.geojson"

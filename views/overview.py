@@ -26,13 +26,15 @@ region = ask("region", filters.db, code, scope=filters.scope)
 frame.title_bar(filters, t("overview", lang), region["name"])
 
 # ------------------------------------------------------------------------------------ KPIs
-current, previous = ask("kpis_with_previous", filters.db, code, filters.start, filters.end, year=filters.year,
-                        scope=filters.scope)
+current, previous = ask(
+    "kpis_with_previous", filters.db, code, filters.start, filters.end, year=filters.year, scope=filters.scope
+)
 cards = build_cards(current, previous, lang)
 for row in (cards[:6], cards[6:]):
     for column, card in zip(st.columns(6, gap="small"), row, strict=True):
-        column.metric(card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help,
-                      border=False)
+        column.metric(
+            card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help, border=False
+        )
 
 map_column, middle_column, sheet_column = st.columns([1.3, 1.0, 1.05], gap="medium")
 compact = filters.kiosk
@@ -40,14 +42,17 @@ map_height = 600 if compact else 560
 
 # ------------------------------------------------------------------------------------- map
 with map_column:
-    metric = st.segmented_control(
-        t("map_metric", lang),
-        queries.MAP_METRICS,
-        format_func=lambda m: t(f"metric_{m}", lang),
-        default="events",
-        key="overview_map_metric",
-        label_visibility="collapsed",
-    ) or "events"
+    metric = (
+        st.segmented_control(
+            t("map_metric", lang),
+            queries.MAP_METRICS,
+            format_func=lambda m: t(f"metric_{m}", lang),
+            default="events",
+            key="overview_map_metric",
+            label_visibility="collapsed",
+        )
+        or "events"
+    )
     cells = ask("map_cells", filters.db, code, filters.start, filters.end, scope=filters.scope)
     labels = ask("child_positions", filters.db, code, scope=filters.scope)
     outlines = ask("boundaries", filters.db, list(labels["code"]) if not labels.empty else [])
@@ -55,7 +60,9 @@ with map_column:
         f"{t('metric_events', lang)}: {{events}}<br/>{kpi_label('residents', lang)}: {{residents}}"
         f"<br/>{t('metric_overdue', lang)}: {{overdue}}"
     )
-    deck = maps.region_map(cells, metric, labels, outlines, height=map_height, width=700, tooltip_html=tooltip)
+    deck = maps.region_map(
+        cells, metric, labels, outlines, height=map_height, width=700, tooltip_html=tooltip
+    )
     st.pydeck_chart(deck, height=map_height, key="overview_map")
 
 # ------------------------------------------------------------------------ trend and ranking
@@ -74,8 +81,11 @@ with middle_column:
         table = ranking.sort_values("resolution_rate", ascending=False, na_position="last")
         rate_columns = ["resolution_rate", "grassroots_rate", "satisfaction_rate"]
         shown = table[["name", "total", *rate_columns]].rename(
-            columns={"name": t("region", lang), "total": kpi_label("total", lang),
-                     **{c: kpi_label(c, lang) for c in rate_columns}}
+            columns={
+                "name": t("region", lang),
+                "total": kpi_label("total", lang),
+                **{c: kpi_label(c, lang) for c in rate_columns},
+            }
         )
 
         def highlight(column):
@@ -83,8 +93,12 @@ with middle_column:
                 return [""] * len(column)  # nothing to single out when all are equal
             best, worst = column.max(), column.min()
             return [
-                "background-color: rgba(52,211,153,0.35)" if v == best else
-                "background-color: rgba(248,113,113,0.35)" if v == worst else "" for v in column
+                "background-color: rgba(52,211,153,0.35)"
+                if v == best
+                else "background-color: rgba(248,113,113,0.35)"
+                if v == worst
+                else ""
+                for v in column
             ]
 
         styled = shown.style.apply(highlight).format(
@@ -92,15 +106,25 @@ with middle_column:
             na_rep="—",
         )
         selectable = {} if filters.kiosk else {"on_select": "rerun", "selection_mode": "single-row"}
-        event = st.dataframe(styled, hide_index=True, height=map_height - 330, key="overview_ranking",
-                             width="stretch", **selectable)
+        event = st.dataframe(
+            styled,
+            hide_index=True,
+            height=map_height - 330,
+            key="overview_ranking",
+            width="stretch",
+            **selectable,
+        )
         picked = event.selection.rows if not filters.kiosk and event and event.selection else []
         if picked:
             drill_to(str(table["code"].iloc[picked[0]]))
             st.rerun()
         if not filters.kiosk:
-            chart_downloads(charts.ranking_chart(ranking, "resolution_rate", lang), table,
-                            f"{region['name']} · {t('ranking', lang)}", lang)
+            chart_downloads(
+                charts.ranking_chart(ranking, "resolution_rate", lang),
+                table,
+                f"{region['name']} · {t('ranking', lang)}",
+                lang,
+            )
 
 # ------------------------------------------------------------------------------ event sheet
 with sheet_column:
@@ -108,7 +132,9 @@ with sheet_column:
 
     @st.fragment(run_every=frame.REFRESH_SECONDS)
     def event_sheet() -> None:
-        sheet = queries.event_sheet(filters.db, code, filters.start, filters.end, limit=16, scope=filters.scope)
+        sheet = queries.event_sheet(
+            filters.db, code, filters.start, filters.end, limit=16, scope=filters.scope
+        )
         if sheet.empty:
             st.info(t("no_events", lang))
             return
@@ -119,8 +145,7 @@ with sheet_column:
             age=[fmt_age(h, lang) for h in sheet["age_hours"]],
             overdue=["⚠ " + t("overdue", lang) if o else "" for o in sheet["overdue"]],
         )[["reported_at", "place", "category", "status", "age", "overdue", "description"]]
-        shown.columns = [t(c if c != "age" else "age", lang) for c in
-                         ["reported_at", "place", "category", "status", "age", "overdue", "description"]]
+        shown.columns = [t(c, lang) for c in shown.columns]
         st.dataframe(shown, hide_index=True, height=map_height + 10, width="stretch")
 
     def fmt_age(hours: float, lang: str) -> str:
