@@ -20,18 +20,8 @@ import urllib.request
 from pathlib import Path
 
 from bench.common import REPO_ROOT, Section, percentiles
+from dashboard.report import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1920, "height": 1080}
 CARDS = 12
 WARM_LOADS = 5

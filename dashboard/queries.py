@@ -618,15 +618,21 @@ def map_resolution(code: str) -> int:
 
 
 def map_cells(
-    db: str | os.PathLike, code: str, start: DateLike, end: DateLike, scope: str | None = None
+    db: str | os.PathLike,
+    code: str,
+    start: DateLike,
+    end: DateLike,
+    category: str | None = None,
+    source: str | None = None,
+    scope: str | None = None,
 ) -> pd.DataFrame:
     """Every H3 cell holding grids of the region, with each map metric (events, rates, density, overdue)."""
     check_scope(code, scope)
     period = Period.of(start, end)
     resolution = map_resolution(code)
     column = f"h3_r{resolution}"
-    params = _event_params(code, period) | {
-        "end_exclusive": dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time()),
+    params = _chosen_params(code, period.start, period.end, category, source) | {
+        "end_exclusive": _end_exclusive(period.end)
     }
     frame = _fetch_df(
         db,
@@ -645,7 +651,7 @@ def map_cells(
                 count(*) as events,
                 count(*) filter (where status = 'resolved') as resolved,
                 count(*) filter (where is_open and due_at < $end_exclusive) as overdue
-            {_EVENTS_IN}
+            {_EVENTS_CHOSEN}
             group by 1
         )
         select
@@ -659,6 +665,7 @@ def map_cells(
         left join people using (code)
         left join happened using (code)
         group by grids.cell
+        order by grids.cell
         """,
         params,
     )
@@ -666,7 +673,7 @@ def map_cells(
         return frame.assign(resolution_rate=pd.Series(dtype=float), density=pd.Series(dtype=float))
     import h3
 
-    area = {res: h3.average_hexagon_area(res, unit="km^2") for res in (resolution,)}[resolution]
+    area = h3.average_hexagon_area(resolution, unit="km^2")
     frame["density"] = frame["residents"] / area
     frame["resolution_rate"] = (frame["resolved"] / frame["events"].where(frame["events"] > 0)).astype(float)
     return frame
@@ -1370,61 +1377,6 @@ def overdue_events(
         """,
         params,
     )
-
-
-def event_cells(
-    db: str | os.PathLike,
-    code: str,
-    start: DateLike,
-    end: DateLike,
-    category: str | None = None,
-    source: str | None = None,
-    scope: str | None = None,
-) -> pd.DataFrame:
-    """Every map cell of the region with its residents and the period's events, resolved, resolution rate
-    and overdue open events."""
-    code = str(code)
-    check_scope(code, scope)
-    column = f"h3_r{map_resolution(code)}"
-    frame = _fetch_df(
-        db,
-        f"""
-        with grids as (
-            select code, {column} as cell from regions
-            where level = 'grid' and code >= $lo and code < $hi
-        ),
-
-        people as (
-            select region_code as code, residents from population_by_region
-            where level = 'grid' and region_code >= $lo and region_code < $hi
-        ),
-
-        happened as (
-            select
-                grid_code as code,
-                count(*) as events,
-                count(*) filter (where status = 'resolved') as resolved,
-                count(*) filter (where is_open and due_at < $end_exclusive) as overdue
-            {_EVENTS_CHOSEN}
-            group by 1
-        )
-
-        select
-            grids.cell,
-            coalesce(sum(people.residents), 0) as residents,
-            coalesce(sum(happened.events), 0) as events,
-            coalesce(sum(happened.resolved), 0) as resolved,
-            coalesce(sum(happened.overdue), 0) as overdue
-        from grids
-        left join people using (code)
-        left join happened using (code)
-        group by grids.cell
-        order by grids.cell
-        """,
-        _chosen_params(code, start, end, category, source) | {"end_exclusive": _end_exclusive(end)},
-    )
-    frame["resolution_rate"] = (frame["resolved"] / frame["events"].where(frame["events"] > 0)).astype(float)
-    return frame
 
 
 # ------------------------------------------------------------------------- collective economy

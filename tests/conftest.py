@@ -15,18 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from dashboard.report import CHROMIUM, CHROMIUM_ARGS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_TIMEOUT_S = 60
 # Requests that never leave the browser.
 LOCAL_SCHEMES = {"blob", "data", "about", "chrome-error"}

@@ -202,7 +202,7 @@ with map_column:
         )
         or "events"
     )
-    cells = ask("event_cells", db, *chosen, scope=scope).merge(
+    cells = ask("map_cells", db, *chosen, scope=scope).merge(
         ask("cell_children", db, code, scope=scope), on="cell", how="left"
     )
     cells["tip"] = charts.map_tips(
