@@ -202,19 +202,19 @@ def default_period(db: str | os.PathLike) -> Period:
 # -------------------------------------------------------------------------------------- KPIs
 
 KPI_SQL = f"""
-with population as (
-    select * from population_by_region where region_code = $region
-),
-
-elderly as (
-    select coalesce(sum(residents), 0) as elderly
-    from residents_by_region_age
+with snapshot as (
+    select
+        residents, households, floating,
+        {", ".join(TAGS)},
+        -- residents_born_by holds, from first_birth_year on, the residents born in or before each year
+        case
+            when $elderly_born_by < first_birth_year then 0
+            else residents_born_by[least($elderly_born_by - first_birth_year + 1, len(residents_born_by))]
+        end as elderly,
+        units, rented, vacant,
+        list_filter(economy_by_year, lambda economy: economy.year = $year)[1] as economy
+    from region_snapshot
     where region_code = $region
-      and birth_year <= $elderly_born_by
-),
-
-housing as (
-    select * from housing_by_region where region_code = $region
 ),
 
 event_counts as (
@@ -225,71 +225,44 @@ event_counts as (
         coalesce(sum(disputes), 0) as disputes,
         coalesce(sum(disputes_grassroots), 0) as disputes_grassroots,
         coalesce(sum(rated), 0) as rated,
-        coalesce(sum(satisfied), 0) as satisfied
+        coalesce(sum(satisfied), 0) as satisfied,
+        coalesce(sum(len(list_filter(open_due_dates, lambda due: due <= $end))), 0) as overdue_open
     from events_by_region_day
     where region_code = $region
       and reported_date between $start and $end
 ),
 
-overdue as (
-    select count(*) as overdue_open
-    from events_open
-    where district_code >= $district_lo and district_code < $district_hi
-      and grid_code >= $lo and grid_code < $hi
+-- the exact median over the region's own rows; the city's is found from its histogram instead
+resolve_median as (
+    select median(ms_to_resolve) / 3600000.0 as median_hours_to_resolve
+    from resolve_times_by_grid
+    where $region <> '{CITY_CODE}'
+      and grid_number >= $grid_lo and grid_number < $grid_hi
       and reported_date between $start and $end
-      and due_at < $end_exclusive
-),
-
-economy as (
-    select
-        count(*) as villages,
-        coalesce(sum(operating_income), 0) as operating_income,
-        count(*) filter (where operating_income >= 50000) as villages_ge_50k,
-        count(*) filter (where operating_income >= 100000) as villages_ge_100k,
-        count(*) filter (where operating_profit >= 100000) as villages_profit_ge_100k
-    from collective_economy
-    where village_code >= $lo and village_code < $hi
-      and year = $year
 )
 
-select
-    population.residents, population.households, population.floating,
-    {", ".join(f"population.{tag}" for tag in TAGS)},
-    elderly.elderly,
-    housing.units, housing.rented, housing.vacant,
-    event_counts.*,
-    overdue.*,
-    economy.*
+select snapshot.*, event_counts.*, resolve_median.*
 from event_counts
-cross join overdue
-cross join economy
-cross join elderly
-left join population on true
-left join housing on true
+cross join resolve_median
+left join snapshot on true
 """
 
 
-_RESOLVED_IN = """
-    from events
-    where district_code >= $district_lo and district_code < $district_hi
-      and grid_code >= $lo and grid_code < $hi
-      and reported_date between $start and $end
-      and is_counted
-      and is_resolved
-"""
+def _grid_numbers(code: str) -> tuple[int, int]:
+    """The grid numbers (grid codes read as numbers) under a region: [lo, hi)."""
+    padding = 10 ** (LEVELS["grid"] - len(code))
+    return int(code) * padding, (int(code) + 1) * padding
 
 
-def _median_hours_to_resolve(cur: duckdb.DuckDBPyConnection, params: dict) -> float | None:
-    """The exact median of resolved_at - reported_at in hours over the resolved events in scope.
+def _city_median_hours_to_resolve(
+    cur: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date
+) -> float | None:
+    """The exact median of resolved_at - reported_at in hours over the city's resolved events.
 
-    A region's events are read directly, which is quick everywhere but in the city as a whole, where
-    no filter narrows the scan: there the histogram of durations by day finds the buckets holding
-    the middle ranks, and only those buckets' durations are read (resolve_times is clustered by them).
+    No filter narrows the city's scan, so the histogram of durations by day finds the buckets
+    holding the middle ranks, and only those buckets' durations are read (resolve_times is
+    clustered by them).
     """
-    scope = {key: params[key] for key in ("district_lo", "district_hi", "lo", "hi", "start", "end")}
-    if params["region"] != CITY_CODE:
-        row = _one(cur, f"select median(ms_to_resolve) / 3600000.0 as median {_RESOLVED_IN}", scope)
-        return row.get("median")
     counts = _frame(
         cur,
         """
@@ -299,7 +272,7 @@ def _median_hours_to_resolve(cur: duckdb.DuckDBPyConnection, params: dict) -> fl
         group by bucket
         order by bucket
         """,
-        {"start": params["start"], "end": params["end"]},
+        {"start": start, "end": end},
     )
     total = int(counts["events"].sum()) if not counts.empty else 0
     if total == 0:
@@ -318,7 +291,7 @@ def _median_hours_to_resolve(cur: duckdb.DuckDBPyConnection, params: dict) -> fl
           and reported_date between $start and $end
         order by ms_to_resolve
         """,
-        {"first": first, "last": last, "start": params["start"], "end": params["end"]},
+        {"first": first, "last": last, "start": start, "end": end},
     )["ms_to_resolve"]
     middle_values = [int(values.iloc[rank - skipped]) for rank in middle]
     return (middle_values[0] + middle_values[1]) / 2 / 3600000.0
@@ -343,34 +316,33 @@ def kpis(
     check_scope(code, scope)
     period = Period.of(start, end)
     year = int(year) if year is not None else period.end.year
-    lo, hi = region_range(code)
-    district_lo, district_hi = region_range(code[:6])
+    if not code.isdigit() or len(code) > LEVELS["grid"]:
+        raise QueryError(f"区划代码 {code} 不存在")
+    grid_lo, grid_hi = _grid_numbers(code)
     params = {
         "region": code,
-        "lo": lo,
-        "hi": hi,
-        "district_lo": district_lo,
-        "district_hi": district_hi,
+        "grid_lo": grid_lo,
+        "grid_hi": grid_hi,
         "start": period.start,
         "end": period.end,
-        "end_exclusive": dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time()),
         "elderly_born_by": period.end.year - 60,
         "year": year,
     }
     cur = cursor(db)  # one cursor: every figure comes from the same published file
     try:
         row = _one(cur, KPI_SQL, params)
-        exists = row.get("residents") is not None
-        row["median_hours_to_resolve"] = _median_hours_to_resolve(cur, params) if exists else None
+        if code == CITY_CODE and row.get("residents") is not None:
+            row["median_hours_to_resolve"] = _city_median_hours_to_resolve(cur, period.start, period.end)
     finally:
         cur.close()
-    if row.get("residents") is None and row.get("units") is None:
-        # Neither mart has the region: it does not exist (every region has a row in both).
+    if row.get("residents") is None:
+        # every region has a row in region_snapshot
         raise QueryError(f"区划代码 {code} 不存在")
+    economy = row["economy"] or {}
     residents = int(row["residents"] or 0)
     units = int(row["units"] or 0)
     resolved = int(row["resolved"])
-    villages = int(row["villages"])
+    villages = int(economy.get("villages") or 0)
     median = row["median_hours_to_resolve"]
     return {
         "region": code,
@@ -402,10 +374,10 @@ def kpis(
         },
         "collective_economy": {
             "villages": villages,
-            "operating_income": float(row["operating_income"]),
-            "share_ge_50k": _rate(row["villages_ge_50k"], villages),
-            "share_ge_100k": _rate(row["villages_ge_100k"], villages),
-            "share_profit_ge_100k": _rate(row["villages_profit_ge_100k"], villages),
+            "operating_income": float(economy.get("operating_income") or 0),
+            "share_ge_50k": _rate(economy.get("villages_ge_50k"), villages),
+            "share_ge_100k": _rate(economy.get("villages_ge_100k"), villages),
+            "share_profit_ge_100k": _rate(economy.get("villages_profit_ge_100k"), villages),
         },
     }
 

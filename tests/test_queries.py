@@ -75,6 +75,10 @@ KPI_CASES = [
     # elderly by year(to): born 1962 or before in 2022, 1964 or before in 2024
     ("50", "2022-01-01", "2022-12-31", None, "population.elderly_share", 3 / 9),
     ("50", "2023-01-01", "2024-01-31", None, "population.elderly_share", 5 / 9),
+    # ... and before the first birth year or after the last: nobody, then everybody
+    ("50", "1970-01-01", "1970-12-31", None, "population.elderly_share", 0.0),
+    ("50", "2100-01-01", "2100-12-31", None, "population.elderly_share", 1.0),
+    (G1, "2100-01-01", "2100-12-31", None, "population.elderly_share", 1.0),
     # one day, the last of 2023: E6 and E10 (reported at 23:59), nothing resolved, nothing overdue yet
     ("50", "2023-12-31", "2023-12-31", None, "events", {
         "total": 2, "resolved": 0, "resolution_rate": 0.0, "on_time_rate": None,
@@ -204,6 +208,7 @@ def test_kpis_take_dates_or_iso_strings(db):
         ("500199", "2023-01-01", "2023-12-31", None, "区划代码 500199 不存在"),
         ("5001", "2023-01-01", "2023-12-31", None, "区划代码 5001 不存在"),
         ("abc", "2023-01-01", "2023-12-31", None, "区划代码 abc 不存在"),
+        (G1 + "1", "2023-01-01", "2023-12-31", None, f"区划代码 {G1}1 不存在"),
         ("500102", "2023-01-01", "2023-12-31", "500101", "无权查看区划 500102"),
         ("50", "2023-01-01", "2023-12-31", "500101", "无权查看区划 50"),
         ("500101", "2023-12-31", "2023-01-01", None, "晚于"),
@@ -395,3 +400,50 @@ def test_city_median_equals_the_direct_median(demo_db_for_median):
         expected = direct_median(db, start, end)
         got = queries.kpis(db, "50", start, end)["events"]["median_hours_to_resolve"]
         assert (got is None and expected is None) or got == pytest.approx(expected, rel=1e-12), (start, end)
+
+
+def test_every_level_median_and_overdue_equal_the_events_themselves(demo_db_for_median):
+    """Regions below the city read resolve_times_by_grid and events_by_region_day; check both on events."""
+    import random
+
+    db = demo_db_for_median
+    cur = queries.cursor(db)
+    try:
+        regions = cur.execute(
+            "select level, code from regions where level <> 'city' order by code"
+        ).fetchall()
+        first, last = cur.execute("select min(reported_date), max(reported_date) from events").fetchall()[0]
+    finally:
+        cur.close()
+    rng = random.Random(5)
+    by_level: dict[str, list[str]] = {}
+    for level, code in regions:
+        by_level.setdefault(level, []).append(code)
+    checked = 0
+    for level, codes in by_level.items():
+        for code in rng.sample(codes, min(8, len(codes))):
+            start = first + dt.timedelta(days=rng.randint(0, (last - first).days))
+            end = start + dt.timedelta(days=rng.randint(0, 400))
+            cur = queries.cursor(db)
+            try:
+                median, overdue = cur.execute(
+                    """
+                    select
+                        median(epoch_ms(resolved_at) - epoch_ms(reported_at)) filter (where status = 'resolved')
+                            / 3600000.0,
+                        count(*) filter (where status in ('pending', 'in_progress') and due_at < ?)
+                    from events
+                    where starts_with(grid_code, ?) and reported_date between ? and ?
+                    """,
+                    [dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), code, start, end],
+                ).fetchall()[0]
+            finally:
+                cur.close()
+            got = queries.kpis(db, code, start, end)["events"]
+            assert got["overdue_open"] == overdue, (level, code, start, end)
+            if median is None:
+                assert got["median_hours_to_resolve"] is None, (level, code, start, end)
+            else:
+                assert got["median_hours_to_resolve"] == pytest.approx(median, rel=1e-12), (level, code)
+            checked += median is not None
+    assert checked >= 10  # the sample is not all empty
