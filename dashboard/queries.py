@@ -101,20 +101,37 @@ def _one(cur: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = 
     return dict(zip(names, rows[0], strict=True)) if rows else {}
 
 
+_held = threading.local()
+
+
+def _thread_cursor(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+    """This thread's cursor on the file as published now, kept from one question to the next.
+
+    Making a cursor and pointing it at the published file costs as much as a small query, so each
+    thread keeps one per database and makes another only when a new file is published. It is not
+    closed by the caller; a thread's cursors go with the thread.
+    """
+    path = os.path.abspath(db)
+    identity = publication(path)
+    held = getattr(_held, "cursors", None)
+    if held is None:
+        held = _held.cursors = {}
+    kept = held.get(path)
+    if kept is not None and kept[0] == identity:
+        return kept[1]
+    fresh = cursor(path)
+    if kept is not None:
+        kept[1].close()
+    held[path] = (identity, fresh)
+    return fresh
+
+
 def _fetch_df(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> pd.DataFrame:
-    cur = cursor(db)
-    try:
-        return _frame(cur, sql, params)
-    finally:
-        cur.close()
+    return _frame(_thread_cursor(db), sql, params)
 
 
 def _fetch_one(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> dict:
-    cur = cursor(db)
-    try:
-        return _one(cur, sql, params)
-    finally:
-        cur.close()
+    return _one(_thread_cursor(db), sql, params)
 
 
 # ---------------------------------------------------------------------------------- periods
@@ -206,38 +223,31 @@ with snapshot as (
     select
         residents, households, floating,
         {", ".join(TAGS)},
-        -- residents_born_by holds, from first_birth_year on, the residents born in or before each year
-        case
-            when $elderly_born_by < first_birth_year then 0
-            else residents_born_by[least($elderly_born_by - first_birth_year + 1, len(residents_born_by))]
-        end as elderly,
         units, rented, vacant,
-        list_filter(economy_by_year, lambda economy: economy.year = $year)[1] as economy
+        first_birth_year, residents_born_by, economy_by_year
     from region_snapshot
     where region_code = $region
 ),
 
 event_counts as (
     select
-        coalesce(sum(total), 0) as total,
-        coalesce(sum(resolved), 0) as resolved,
-        coalesce(sum(resolved_on_time), 0) as resolved_on_time,
-        coalesce(sum(disputes), 0) as disputes,
-        coalesce(sum(disputes_grassroots), 0) as disputes_grassroots,
-        coalesce(sum(rated), 0) as rated,
-        coalesce(sum(satisfied), 0) as satisfied,
-        coalesce(sum(len(list_filter(open_due_dates, lambda due: due <= $end))), 0) as overdue_open
+        sum(total) as total,
+        sum(resolved) as resolved,
+        sum(resolved_on_time) as resolved_on_time,
+        sum(disputes) as disputes,
+        sum(disputes_grassroots) as disputes_grassroots,
+        sum(rated) as rated,
+        sum(satisfied) as satisfied,
+        sum(len(list_filter(open_due_dates, lambda due: due <= $end))) as overdue_open
     from events_by_region_day
-    where region_code = $region
+    where region_number = $region_number
       and reported_date between $start and $end
 ),
 
--- the exact median over the region's own rows; the city's is found from its histogram instead
 resolve_median as (
     select median(ms_to_resolve) / 3600000.0 as median_hours_to_resolve
     from resolve_times_by_grid
-    where $region <> '{CITY_CODE}'
-      and grid_number >= $grid_lo and grid_number < $grid_hi
+    where grid_number >= $grid_lo and grid_number < $grid_hi
       and reported_date between $start and $end
 )
 
@@ -246,6 +256,20 @@ from event_counts
 cross join resolve_median
 left join snapshot on true
 """
+
+
+def _born_by(row: dict, year: int) -> int:
+    """Residents born in or before `year`: residents_born_by holds that count for each year from
+    first_birth_year to the last birth year."""
+    counts, first = row["residents_born_by"], row["first_birth_year"]
+    if not counts or year < first:
+        return 0
+    return int(counts[min(year - first, len(counts) - 1)])
+
+
+def _economy_of(row: dict, year: int) -> dict:
+    """The collective-economy figures of `year` from the region's list by year ({} without any)."""
+    return next((figures for figures in row["economy_by_year"] or () if figures["year"] == year), {})
 
 
 def _grid_numbers(code: str) -> tuple[int, int]:
@@ -261,10 +285,10 @@ def _city_median_hours_to_resolve(
 
     No filter narrows the city's scan, so the histogram of durations by day finds the buckets
     holding the middle ranks, and only those buckets' durations are read (resolve_times is
-    clustered by them).
+    clustered by them), the middle one or two picked from them by DuckDB.
     """
-    counts = _frame(
-        cur,
+    period = {"start": start, "end": end}
+    counts = cur.execute(
         """
         select bucket, sum(events) as events
         from resolve_time_histogram
@@ -272,29 +296,32 @@ def _city_median_hours_to_resolve(
         group by bucket
         order by bucket
         """,
-        {"start": start, "end": end},
-    )
-    total = int(counts["events"].sum()) if not counts.empty else 0
+        period,
+    ).fetchall()
+    total = sum(events for _, events in counts)
     if total == 0:
         return None
-    middle = [(total - 1) // 2, total // 2]
-    below = counts["events"].cumsum() - counts["events"]
-    holding = counts[(below + counts["events"] > middle[0]) & (below <= middle[1])]
-    first, last = int(holding["bucket"].iloc[0]), int(holding["bucket"].iloc[-1])
-    skipped = int(below[holding.index[0]])
-    values = _frame(
-        cur,
+    low, high = (total - 1) // 2, total // 2  # ranks from 0 of the middle value, or the middle two
+    first = last = skipped = None
+    below = 0
+    for bucket, events in counts:
+        if first is None and below + events > low:
+            first, skipped = bucket, below
+        if below <= high:
+            last = bucket
+        below += events
+    middle = cur.execute(
         """
         select ms_to_resolve
         from resolve_times
         where bucket between $first and $last
           and reported_date between $start and $end
         order by ms_to_resolve
+        limit $count offset $skip
         """,
-        {"first": first, "last": last, "start": start, "end": end},
-    )["ms_to_resolve"]
-    middle_values = [int(values.iloc[rank - skipped]) for rank in middle]
-    return (middle_values[0] + middle_values[1]) / 2 / 3600000.0
+        period | {"first": first, "last": last, "count": high - low + 1, "skip": low - skipped},
+    ).fetchall()
+    return (middle[0][0] + middle[-1][0]) / 2 / 3600000.0
 
 
 def _rate(numerator: float | None, denominator: float | None) -> float | None:
@@ -318,30 +345,27 @@ def kpis(
     year = int(year) if year is not None else period.end.year
     if not code.isdigit() or len(code) > LEVELS["grid"]:
         raise QueryError(f"区划代码 {code} 不存在")
-    grid_lo, grid_hi = _grid_numbers(code)
+    # the city's median comes from its histogram: its range of grids in the statement is empty
+    grid_lo, grid_hi = (0, 0) if code == CITY_CODE else _grid_numbers(code)
     params = {
         "region": code,
+        "region_number": int(code),
         "grid_lo": grid_lo,
         "grid_hi": grid_hi,
         "start": period.start,
         "end": period.end,
-        "elderly_born_by": period.end.year - 60,
-        "year": year,
     }
-    cur = cursor(db)  # one cursor: every figure comes from the same published file
-    try:
-        row = _one(cur, KPI_SQL, params)
-        if code == CITY_CODE and row.get("residents") is not None:
-            row["median_hours_to_resolve"] = _city_median_hours_to_resolve(cur, period.start, period.end)
-    finally:
-        cur.close()
+    cur = _thread_cursor(db)  # one cursor: every figure comes from the same published file
+    row = _one(cur, KPI_SQL, params)
+    if code == CITY_CODE and row.get("residents") is not None:
+        row["median_hours_to_resolve"] = _city_median_hours_to_resolve(cur, period.start, period.end)
     if row.get("residents") is None:
         # every region has a row in region_snapshot
         raise QueryError(f"区划代码 {code} 不存在")
-    economy = row["economy"] or {}
+    economy = _economy_of(row, year)
     residents = int(row["residents"] or 0)
     units = int(row["units"] or 0)
-    resolved = int(row["resolved"])
+    resolved = int(row["resolved"] or 0)
     villages = int(economy.get("villages") or 0)
     median = row["median_hours_to_resolve"]
     return {
@@ -352,7 +376,7 @@ def kpis(
         "population": {
             "residents": residents,
             "households": int(row["households"] or 0),
-            "elderly_share": _rate(row["elderly"], residents),
+            "elderly_share": _rate(_born_by(row, period.end.year - 60), residents),
             "floating_share": _rate(row["floating"], residents),
             "special_care": {tag: int(row[tag] or 0) for tag in TAGS},
         },
@@ -363,14 +387,14 @@ def kpis(
             "vacancy_rate": _rate(row["vacant"], units),
         },
         "events": {
-            "total": int(row["total"]),
+            "total": int(row["total"] or 0),
             "resolved": resolved,
             "resolution_rate": _rate(resolved, row["total"]),
             "on_time_rate": _rate(row["resolved_on_time"], resolved),
             "median_hours_to_resolve": float(median) if median is not None else None,
             "grassroots_rate": _rate(row["disputes_grassroots"], row["disputes"]),
             "satisfaction_rate": _rate(row["satisfied"], row["rated"]),
-            "overdue_open": int(row["overdue_open"]),
+            "overdue_open": int(row["overdue_open"] or 0),
         },
         "collective_economy": {
             "villages": villages,

@@ -44,13 +44,13 @@ MARTS = (
     "region_snapshot",
 )
 # Marts read one region at a time: an index on region_code makes that a lookup. Zone maps cannot,
-# since DuckDB keeps 8-byte prefixes of strings and every code begins with the same digits.
+# since DuckDB keeps 8-byte prefixes of strings and every code begins with the same digits; the
+# marts read by ranges of days or grids carry the code as a number instead, where they are exact.
 INDEXED_BY_REGION = (
     "region_snapshot",
     "population_by_region",
     "residents_by_region_age",
     "housing_by_region",
-    "events_by_region_day",
 )
 # Zone maps (the min and max of each column) are kept per row group. DuckDB's default of 122,880 rows
 # makes a question about one grid read 122,880 rows; a sixteenth of that reads a sixteenth.
