@@ -91,6 +91,13 @@ def _frame(cur: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None 
         raise QueryError(f"查询失败：{str(exc).splitlines()[0]}") from None
 
 
+def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[tuple]:
+    try:
+        return cur.execute(sql, params).fetchall()
+    except duckdb.Error as exc:
+        raise QueryError(f"查询失败：{str(exc).splitlines()[0]}") from None
+
+
 def _one(cur: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> dict:
     try:
         result = cur.execute(sql, params)
@@ -105,24 +112,24 @@ _held = threading.local()
 
 
 def _thread_cursor(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
-    """This thread's cursor on the file as published now, kept from one question to the next.
+    """This thread's cursor on the file as published now, kept for the thread's next questions.
 
-    Making a cursor and pointing it at the published file costs as much as a small query, so each
-    thread keeps one per database and makes another only when a new file is published. It is not
-    closed by the caller; a thread's cursors go with the thread.
+    Making a cursor and pointing it at the published file costs as much as a small query, and a page
+    asks many questions in one run. The thread keeps one cursor, for the database it asked last, and
+    makes another when a new file is published or it asks another database; the old one is closed
+    then, so a replaced file stays open only until the thread's next question. The caller does not
+    close it.
     """
     path = os.path.abspath(db)
     identity = publication(path)
-    held = getattr(_held, "cursors", None)
-    if held is None:
-        held = _held.cursors = {}
-    kept = held.get(path)
-    if kept is not None and kept[0] == identity:
-        return kept[1]
-    fresh = cursor(path)
+    kept = getattr(_held, "kept", None)
     if kept is not None:
-        kept[1].close()
-    held[path] = (identity, fresh)
+        if kept[:2] == (path, identity):
+            return kept[2]
+        _held.kept = None
+        kept[2].close()
+    fresh = cursor(path)
+    _held.kept = (path, identity, fresh)
     return fresh
 
 
@@ -288,7 +295,8 @@ def _city_median_hours_to_resolve(
     clustered by them), the middle one or two picked from them by DuckDB.
     """
     period = {"start": start, "end": end}
-    counts = cur.execute(
+    counts = _rows(
+        cur,
         """
         select bucket, sum(events) as events
         from resolve_time_histogram
@@ -297,7 +305,7 @@ def _city_median_hours_to_resolve(
         order by bucket
         """,
         period,
-    ).fetchall()
+    )
     total = sum(events for _, events in counts)
     if total == 0:
         return None
@@ -310,7 +318,8 @@ def _city_median_hours_to_resolve(
         if below <= high:
             last = bucket
         below += events
-    middle = cur.execute(
+    middle = _rows(
+        cur,
         """
         select ms_to_resolve
         from resolve_times
@@ -320,7 +329,9 @@ def _city_median_hours_to_resolve(
         limit $count offset $skip
         """,
         period | {"first": first, "last": last, "count": high - low + 1, "skip": low - skipped},
-    ).fetchall()
+    )
+    if not middle:  # the histogram and the durations come from the same events: not expected
+        raise QueryError("办结时长直方图与明细不一致，请重新构建数据库")
     return (middle[0][0] + middle[-1][0]) / 2 / 3600000.0
 
 
@@ -343,7 +354,7 @@ def kpis(
     check_scope(code, scope)
     period = Period.of(start, end)
     year = int(year) if year is not None else period.end.year
-    if not code.isdigit() or len(code) > LEVELS["grid"]:
+    if not (code.isascii() and code.isdigit()) or len(code) > LEVELS["grid"]:
         raise QueryError(f"区划代码 {code} 不存在")
     # the city's median comes from its histogram: its range of grids in the statement is empty
     grid_lo, grid_hi = (0, 0) if code == CITY_CODE else _grid_numbers(code)

@@ -35,7 +35,6 @@ MARTS = (
     "housing_by_region_type",
     "events",
     "events_by_region_day",
-    "events_open",
     "resolve_times",
     "resolve_time_histogram",
     "events_by_region_month",
@@ -53,7 +52,7 @@ INDEXED_BY_REGION = (
     "housing_by_region",
 )
 # Zone maps (the min and max of each column) are kept per row group. DuckDB's default of 122,880 rows
-# makes a question about one grid read 122,880 rows; a sixteenth of that reads a sixteenth.
+# makes a question about one grid read 122,880 rows; row groups of 16,384 read about an eighth of that.
 ROW_GROUP_ROWS = 16_384
 REJECT_COLUMNS = ("file", "line", "column", "value", "reason")
 DEMO_MARKER = "DEMO.json"
@@ -138,6 +137,10 @@ def build(
             _load_boundaries(con, input_dir / BOUNDARIES_FILE)
             _write_metadata(con, audit, input_dir, today)
             _write_rejects(con, rejects_building)
+            # written out and closed before publishing, so that a failure here stops the build
+            con.execute("checkpoint yiping")
+            con.execute("use memory")
+            con.execute("detach yiping")
         finally:
             con.close()
         os.replace(rejects_building, rejects_path_for(db_path))
