@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from bench import server
 from bench.common import REPO_ROOT, Section, percentiles
 from dashboard.report import CHROMIUM, CHROMIUM_ARGS
 
@@ -61,59 +58,15 @@ JS_UPDATED = f"""(before) => {{
 # ------------------------------------------------------------------------------ server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
 def start_server(db: Path, log_path: Path) -> tuple[subprocess.Popen, str, float]:
     """`streamlit run app.py` on a free local port with YIPING_DB; its URL and seconds to healthy."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "YIPING_DB": str(Path(db).resolve())}
     started = time.perf_counter()
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not _healthy(base_url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_server(process)
-            tail = log_path.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"streamlit did not answer {base_url}/_stcore/health:\n{tail}")
-        time.sleep(0.1)
+    process, base_url = server.start("app.py", env, log_path, SERVER_START_TIMEOUT_S)
     return process, base_url, time.perf_counter() - started
 
 
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-    except ProcessLookupError:
-        pass
+stop_server = server.stop
 
 
 # ------------------------------------------------------------------------------ page helpers

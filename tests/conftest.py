@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from bench import server
 from dashboard.report import CHROMIUM, CHROMIUM_ARGS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,60 +55,11 @@ def browser_context_args(browser_context_args: dict) -> dict:
 # --- Streamlit server ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _is_healthy(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-            return response.status == 200 and response.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
 def _start_streamlit(script: str, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable, "-m", "streamlit", "run", script,
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        # Own process group, so stopping it also stops anything the app started.
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not _is_healthy(base_url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            _stop(process)
-            log_tail = log_path.read_text(errors="replace")[-3000:]
-            pytest.fail(
-                f"streamlit run {script} did not answer {base_url}/_stcore/health "
-                f"(exit code {process.returncode}):\n{log_tail}",
-                pytrace=False,
-            )
-        time.sleep(0.25)
-    return process, base_url
+    try:
+        return server.start(script, env, log_path, SERVER_START_TIMEOUT_S)
+    except server.ServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -140,7 +87,7 @@ def streamlit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Calla
 
     yield start
     for process, _ in servers.values():
-        _stop(process)
+        server.stop(process)
 
 
 # --- what the browser did ------------------------------------------------------------------------
