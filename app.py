@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import frame
+from dashboard import auth, frame
 from dashboard.filters import url_flags
 from dashboard.labels import t
 
@@ -45,6 +45,7 @@ pages = [
 navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
 
 db = frame.ensure_database(lang)
+st.session_state["principal"] = auth.principal()
 if db is not None:
     st.session_state["filters"] = frame.filters_or_stop(db)
     frame.watch_publication(db)
