@@ -10,13 +10,15 @@ from pathlib import Path
 SALT_FILE_NAME = ".yiping-salt"
 
 # A text cell a spreadsheet would take as a formula starts with one of these (OWASP CSV injection).
-FORMULA_START = re.compile(r"^[=+\-@\t\r]")
-PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# Spreadsheets skip leading blanks before a formula, and some read the full-width signs a Chinese
+# input method types as their ASCII forms, so both count.
+FORMULA_START = re.compile(r"^([\t\r\n]|[ \u3000]*[=+\-@＝＋－＠])")
+PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def neutralize_formula(value: object) -> object:
     """Prefix a text that a spreadsheet would evaluate with an apostrophe; numbers pass unchanged."""
-    if isinstance(value, str) and FORMULA_START.match(value) and not PLAIN_NUMBER.match(value):
+    if isinstance(value, str) and FORMULA_START.match(value) and not PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -24,7 +26,7 @@ def neutralize_formula(value: object) -> object:
 # The same rule in SQL, for reports written by DuckDB.
 NEUTRALIZE_SQL_MACRO = r"""
 create or replace temp macro yp_safe_text(s) as
-    case when regexp_matches(s, '^[=+\-@\t\r]') and not regexp_full_match(s, '[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?')
+    case when regexp_matches(s, '^([\t\r\n]|[ \x{3000}]*[=+\-@＝＋－＠])') and not regexp_full_match(s, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?')
          then '''' || s else s end;
 """
 
