@@ -26,7 +26,8 @@ def neutralize_formula(value: object) -> object:
 # The same rule in SQL, for reports written by DuckDB.
 NEUTRALIZE_SQL_MACRO = r"""
 create or replace temp macro yp_safe_text(s) as
-    case when regexp_matches(s, '^([\t\r\n]|[ \x{3000}]*[=+\-@＝＋－＠])') and not regexp_full_match(s, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?')
+    case when regexp_matches(s, '^([\t\r\n]|[ \x{3000}]*[=+\-@＝＋－＠])')
+              and not regexp_full_match(s, '[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?')
          then '''' || s else s end;
 """
 

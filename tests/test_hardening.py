@@ -49,7 +49,7 @@ FORMULAS = [
     ("  @SUM(A1)", "'  @SUM(A1)"),
     ("\n=1+1", "'\n=1+1"),
     ("\t-2+3", "'\t-2+3"),
-    ("＝HYPERLINK(\"http://x\")", "'＝HYPERLINK(\"http://x\")"),
+    ('＝HYPERLINK("http://x")', '\'＝HYPERLINK("http://x")'),
     ("＋cmd|' /C calc'!A0", "'＋cmd|' /C calc'!A0"),
     ("－2+3+cmd|' /C calc'!A0", "'－2+3+cmd|' /C calc'!A0"),
     ("＠SUM(A1:A9)", "'＠SUM(A1:A9)"),
