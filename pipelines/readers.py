@@ -12,6 +12,10 @@ import codecs
 import csv
 import datetime as dt
 import math
+import posixpath
+import re
+import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +28,13 @@ from pipelines.contract import FILE_SUFFIXES, TABLES_BY_NAME, Table, header_look
 
 SNIFF_BYTES = 4 << 20
 LOCAL_TIME_ZONE = "Asia/Shanghai"
+# The Excel reader holds a sheet as a dense grid from A1 to its last used cell, about 32 bytes a
+# cell, before a single row is returned: one value in XFD1048576 claims half a terabyte. A sheet
+# is measured first and refused beyond these (the widest contract table has 14 columns).
+EXCEL_MAX_COLUMNS = 256
+EXCEL_MAX_CELLS = 30_000_000
+EXCEL_MAX_SHEET_BYTES = 4 << 30
+EXCEL_MAX_PART_BYTES = 16 << 20
 
 
 class InputFileError(Exception):
@@ -256,9 +267,100 @@ def excel_cell_text(value: object) -> str | None:
     return str(value)
 
 
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+# The start tag of a row or a cell, with its attributes; `<col>`, `<cols>` and `<cfRule>` do not match.
+_ROW_OR_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
+_REFERENCE = re.compile(rb"""\sr\s*=\s*["']([A-Za-z]*)([0-9]*)["']""")
+
+
+def _first_sheet_part(archive: zipfile.ZipFile) -> str:
+    """The archive member holding the workbook's first sheet (the one the reader takes)."""
+
+    def small(name: str) -> ET.Element:
+        info = archive.getinfo(name)
+        if info.file_size > EXCEL_MAX_PART_BYTES:
+            raise ValueError(f"{name} 过大")
+        return ET.fromstring(archive.read(info))
+
+    workbook = small("xl/workbook.xml")
+    sheet = next(e for e in workbook.iter() if e.tag.endswith("}sheet") or e.tag == "sheet")
+    relation = sheet.get(_RELATIONSHIPS)
+    targets = {
+        e.get("Id"): e.get("Target", "")
+        for e in small("xl/_rels/workbook.xml.rels").iter()
+        if e.tag.endswith("Relationship")
+    }
+    target = targets[relation]
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+def used_extent(path: Path) -> tuple[int, int]:
+    """Rows and columns from A1 to the last cell holding a value in the first sheet, read as a stream.
+
+    Stops as soon as the extent passes the limits, so a sheet claiming the whole grid costs no more
+    than the bytes read up to its far cell. Cells without a value (formatting only) do not count,
+    as the reader skips them too.
+    """
+    with zipfile.ZipFile(path) as archive:
+        part = _first_sheet_part(archive)
+        if archive.getinfo(part).file_size > EXCEL_MAX_SHEET_BYTES:
+            raise InputFileError(path.name, f"工作表过大（解压后超过 {EXCEL_MAX_SHEET_BYTES >> 30} GB）")
+        rows = columns = row = column = read = 0
+        tail = b""
+        with archive.open(part) as stream:
+            while chunk := stream.read(1 << 20):
+                read += len(chunk)
+                if read > EXCEL_MAX_SHEET_BYTES:
+                    raise InputFileError(
+                        path.name, f"工作表过大（解压后超过 {EXCEL_MAX_SHEET_BYTES >> 30} GB）"
+                    )
+                text = tail + chunk
+                cut = text.rfind(b">") + 1
+                text, tail = text[:cut], text[cut:]
+                for tag in _ROW_OR_CELL.finditer(text):
+                    attributes = tag.group(2)
+                    reference = _REFERENCE.search(attributes)
+                    if tag.group(1) == b"row":
+                        row = int(reference.group(2)) if reference and reference.group(2) else row + 1
+                        column = 0
+                        continue
+                    if reference and reference.group(1):
+                        column = _column_number(reference.group(1))
+                        row = int(reference.group(2)) if reference.group(2) else row
+                    else:
+                        column += 1
+                    if attributes.rstrip().endswith(b"/"):
+                        continue  # an empty cell: formatting only
+                    rows, columns = max(rows, row), max(columns, column)
+                if columns > EXCEL_MAX_COLUMNS or rows * columns > EXCEL_MAX_CELLS:
+                    break
+    return rows, columns
+
+
+def _check_sheet_size(path: Path) -> None:
+    try:
+        rows, columns = used_extent(path)
+    except (zipfile.BadZipFile, KeyError, StopIteration, ValueError, ET.ParseError, OSError):
+        return  # not a readable workbook: the reader itself says what is wrong with it
+    if columns > EXCEL_MAX_COLUMNS or rows * columns > EXCEL_MAX_CELLS:
+        raise InputFileError(
+            path.name,
+            f"第一个工作表的已用区域过大（至少 {rows} 行 × {columns} 列；上限 {EXCEL_MAX_COLUMNS} 列、"
+            f"{EXCEL_MAX_CELLS:,} 个单元格）：请删除表格以外的内容或另存为 CSV",
+        )
+
+
 def _register_excel(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> RawInput:
     from python_calamine import CalamineWorkbook
 
+    _check_sheet_size(path)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
@@ -294,6 +396,15 @@ def _register_excel(con: duckdb.DuckDBPyConnection, path: Path, table: Table) ->
 # ------------------------------------------------------------------------------------ Parquet
 
 
+def glob_literal(path: str) -> str:
+    """The path as a DuckDB file pattern matching only itself.
+
+    DuckDB reads a path holding `*`, `?` or `[` as a glob: an input folder named `in*` would also
+    load its siblings' files. In brackets each is that one character.
+    """
+    return re.sub(r"([*?\[])", r"[\1]", path)
+
+
 def _register_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> RawInput:
     import pyarrow.parquet as pq
 
@@ -306,7 +417,7 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: Table) 
     kept = {c.name for c in table.columns_read}
     wanted = {s: c for s, c in mapping.items() if c in kept}
     select = _select_list(table, wanted, source_cast="cast({} as varchar)")
-    literal = str(path).replace("'", "''")
+    literal = glob_literal(str(path)).replace("'", "''")
     source = f"read_parquet('{literal}', file_row_number = true)"
     # Times are local (SPEC section 3): a zoned timestamp becomes Chinese local time without its zone.
     zoned = [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.tz and f.name in wanted]

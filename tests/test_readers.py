@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -15,7 +17,9 @@ from inputs import (
     KPI_TABLES,
     REGION_CODES,
     REGIONS,
+    REPO_ROOT,
     build_folder,
+    cli_env,
     event,
     load_audit,
     query,
@@ -27,6 +31,8 @@ from inputs import (
     write_table,
     write_xlsx,
 )
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import PatternFill
 
 from dashboard.queries import kpis
 from pipelines import readers
@@ -389,3 +395,86 @@ def test_two_files_for_one_table_is_an_error(tmp_path):
 def test_missing_input_folder_is_an_error(tmp_path):
     with pytest.raises(readers.InputFileError, match="输入目录不存在"):
         readers.find_input_files(tmp_path / "nowhere")
+
+
+# ------------------------------------------------------------------------- hostile workbooks
+
+# Reads a workbook in a fresh interpreter and prints the seconds and the peak memory it added,
+# so that a reader that allocates the sheet's whole grid shows (or aborts the process) here.
+MEASURE_EXCEL_READ = """
+import resource, sys, time
+from pathlib import Path
+import duckdb
+from pipelines import readers
+from pipelines.contract import TABLES_BY_NAME
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+try:
+    readers.register(duckdb.connect(), Path(sys.argv[1]), TABLES_BY_NAME["collective_economy"])
+    outcome = "read"
+except readers.InputFileError as exc:
+    outcome = str(exc)
+seconds = time.perf_counter() - started
+added_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(f"{seconds:.3f}\\t{added_kb}\\t{outcome}")
+"""
+
+
+def write_sheet_bomb(path: Path) -> Path:
+    """A small valid workbook whose one stray value sits in the last cell of the sheet."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADERS["collective_economy"])
+    sheet.append(["500101001002", 2023, 120000, 150000, 80000, 0, 300, "股份经济合作社"])
+    sheet["XFD1048576"] = "x"
+    workbook.save(path)
+    return path
+
+
+def test_a_workbook_claiming_the_whole_sheet_is_refused_at_once(tmp_path):
+    path = write_sheet_bomb(tmp_path / "collective_economy.xlsx")
+    assert path.stat().st_size < 10_000
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE_EXCEL_READ, str(path)],
+        cwd=REPO_ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"the reader died (exit code {done.returncode}): {done.stderr[-500:]}"
+    seconds, added_kb, outcome = done.stdout.strip().split("\t")
+    assert outcome.startswith("collective_economy.xlsx: ")
+    assert "已用区域过大" in outcome and "1048576 行 × 16384 列" in outcome
+    assert float(seconds) < 1.0
+    assert int(added_kb) < 8 * 1024
+
+
+def test_formatting_far_from_the_table_is_not_a_used_area(tmp_path):
+    path = write_xlsx(
+        tmp_path / "events.xlsx",
+        EVENTS_HEADER,
+        [["E1", G1, "dispute", "hotline", "2024-01-05", "pending", None]],
+    )
+    workbook = load_workbook(path)
+    workbook.active["XFD1048576"].fill = PatternFill("solid", fgColor="FF0000")
+    workbook.save(path)
+    assert readers.used_extent(path) == (2, 7)
+    assert [r[1] for r in raw_rows(path, "events")] == ["E1"]
+
+
+def test_a_parquet_path_is_a_path_not_a_pattern(tmp_path):
+    own = write_parquet(
+        (tmp_path / "in*").mkdir() or tmp_path / "in*" / "events.parquet",
+        EVENTS_HEADER,
+        [["E1", G1, "dispute", "hotline", "2024-01-05 08:30:00", "pending", None]],
+    )
+    for sibling in ("inbox", "in[x]", "in?"):
+        (tmp_path / sibling).mkdir()
+        write_parquet(
+            tmp_path / sibling / "events.parquet",
+            EVENTS_HEADER,
+            [["SIBLING", G1, "dispute", "hotline", "2024-01-05 08:30:00", "pending", None]],
+        )
+    assert [r[1] for r in raw_rows(own, "events")] == ["E1"]
+    assert [r[1] for r in raw_rows(tmp_path / "in[x]" / "events.parquet", "events")] == ["SIBLING"]
