@@ -1,52 +1,104 @@
-"""Yiping 一屏: the router and frame. Page config, theme, shared filters, navigation."""
+"""Yiping 一屏: the router and frame. Sign-in, page config, theme, shared filters, navigation.
+
+`streamlit run app.py` finds the ASGI app below (`st.App`) and serves this file as the page script
+through it, with the sign-in routes of dashboard/server.py beside Streamlit's own.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, frame
-from dashboard.filters import url_flags
-from dashboard.labels import t
+if __name__ != "__main__":
+    # Imported by the ASGI server: the app with its sign-in routes. Runs once per process.
+    from dashboard import server
 
-lang, kiosk, rotate = url_flags()
-st.set_page_config(
-    page_title=t("app_title", lang),
-    page_icon="🏙️",
-    layout="wide",
-    initial_sidebar_state="collapsed" if kiosk else "expanded",
-)
-frame.style(kiosk)
+    app = st.App(
+        "app.py",
+        routes=server.routes(),
+        middleware=server.middleware(),
+        on_script_error=server.on_script_error,
+    )
+else:
+    from dashboard import auth, frame
+    from dashboard.filters import url_flags
+    from dashboard.labels import t
 
-pages = [
-    st.Page(
-        "views/overview.py",
-        title=t("overview", lang),
-        icon=":material/dashboard:",
-        url_path="overview",
-        default=True,
-    ),
-    st.Page(
-        "views/population.py",
-        title=t("population_page", lang),
-        icon=":material/groups:",
-        url_path="population",
-    ),
-    st.Page(
-        "views/housing.py", title=t("housing_page", lang), icon=":material/home_work:", url_path="housing"
-    ),
-    st.Page("views/events.py", title=t("events_page", lang), icon=":material/report:", url_path="events"),
-    st.Page(
-        "views/economy.py", title=t("economy_page", lang), icon=":material/agriculture:", url_path="economy"
-    ),
-    st.Page(
-        "views/report.py", title=t("report_page", lang), icon=":material/description:", url_path="report"
-    ),
-]
-navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
+    lang, kiosk, rotate = url_flags()
+    st.set_page_config(
+        page_title=t("app_title", lang),
+        page_icon="🏙️",
+        layout="wide",
+        initial_sidebar_state="collapsed" if kiosk else "expanded",
+    )
+    frame.style(kiosk)
 
-db = frame.ensure_database(lang)
-st.session_state["principal"] = auth.principal()
-if db is not None:
-    st.session_state["filters"] = frame.filters_or_stop(db)
+    who = auth.principal()
+    if who is None and auth.sign_in_required():
+        auth.sign_in_screen(lang)
+        st.stop()
+    if who is None and st.session_state.get("_sso_audited"):
+        auth.no_account_screen(lang)
+        st.stop()
+
+    db = frame.ensure_database(lang)
+    if db is None:
+        st.stop()
+    if who is None:
+        # No account exists yet: demo data stays open, marked so; real data waits for the first admin.
+        if not auth.is_demo(db):
+            auth.first_admin_screen(lang)
+            st.stop()
+        who = auth.open_principal()
+        auth.open_banner(lang)
+    st.session_state["principal"] = who
+
+    pages = [
+        st.Page(
+            "views/overview.py",
+            title=t("overview", lang),
+            icon=":material/dashboard:",
+            url_path="overview",
+            default=True,
+        ),
+        st.Page(
+            "views/population.py",
+            title=t("population_page", lang),
+            icon=":material/groups:",
+            url_path="population",
+        ),
+        st.Page(
+            "views/housing.py", title=t("housing_page", lang), icon=":material/home_work:", url_path="housing"
+        ),
+        st.Page("views/events.py", title=t("events_page", lang), icon=":material/report:", url_path="events"),
+        st.Page(
+            "views/economy.py",
+            title=t("economy_page", lang),
+            icon=":material/agriculture:",
+            url_path="economy",
+        ),
+    ]
+    if who.can("analyst"):
+        pages.append(
+            st.Page(
+                "views/report.py",
+                title=t("report_page", lang),
+                icon=":material/description:",
+                url_path="report",
+            )
+        )
+    if who.can("admin"):
+        pages.append(
+            st.Page("views/audit.py", title=t("audit_page", lang), icon=":material/policy:", url_path="audit")
+        )
+    navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
+
+    filters = frame.filters_or_stop(db)
+    st.session_state["filters"] = filters
+    if who.via != "open" and not kiosk:
+        with st.sidebar:
+            auth.account_box(who, auth.scope_name(db, who), lang)
+    if who.via != "open":
+        auth.watch_session(frame.REFRESH_SECONDS)
     frame.watch_publication(db)
+    auth.record_page_view(navigation.url_path or "overview", filters.region)
     navigation.run()

@@ -26,6 +26,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.fixture(autouse=True)
+def own_accounts_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test reads and writes an accounts store of its own, never the one under data/."""
+    path = tmp_path_factory.mktemp("accounts") / "accounts.sqlite"
+    monkeypatch.setenv("YIPING_ACCOUNTS", str(path))
+    return path
+
+
 # --- browser (pytest-playwright) ---------------------------------------------------------------
 
 
@@ -77,6 +85,10 @@ def streamlit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Calla
         if key in servers and servers[key][0].poll() is None:
             return servers[key][1]
         process_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        # Each server its own accounts store unless the test names one: no account leaks between tests.
+        process_env["YIPING_ACCOUNTS"] = (env or {}).get("YIPING_ACCOUNTS") or str(
+            logs / f"accounts-{len(servers)}.sqlite"
+        )
         if db_path is None:
             process_env.pop("YIPING_DB", None)
         else:
