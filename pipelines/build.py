@@ -318,7 +318,10 @@ def _load_boundaries(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         if not isinstance(features, list):
             raise readers.InputFileError(path.name, "应为 GeoJSON FeatureCollection")
         for number, feature in enumerate(features, start=1):
-            properties = feature.get("properties") or {}
+            if not isinstance(feature, dict):
+                raise readers.InputFileError(path.name, f"第 {number} 个要素不是 GeoJSON Feature 对象")
+            properties = feature.get("properties")
+            properties = properties if isinstance(properties, dict) else {}
             code = str(properties.get("code") or properties.get("区划代码") or "").strip()
             geometry = feature.get("geometry")
             if (
@@ -329,11 +332,57 @@ def _load_boundaries(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                 raise readers.InputFileError(
                     path.name, f"第 {number} 个要素缺少 properties.code 或 Polygon/MultiPolygon 几何"
                 )
+            problem = geometry_problem(geometry)
+            if problem:
+                raise readers.InputFileError(
+                    path.name, f"第 {number} 个要素（{code[:20]}）的几何无效：{problem}"
+                )
             rows.append((code, json.dumps(geometry, separators=(",", ":"))))
     con.execute("create table boundaries (code varchar, geometry varchar)")
     if rows:
         con.executemany("insert into boundaries values (?, ?)", rows)
         con.execute("delete from boundaries where code not in (select code from regions)")
+
+
+def geometry_problem(geometry: dict) -> str | None:
+    """What makes a Polygon or MultiPolygon unusable as an outline, None when it can be drawn.
+
+    Maps and reports index into every ring, so an empty or short ring must stop the build here.
+    """
+    coordinates = geometry.get("coordinates")
+    if not isinstance(coordinates, list) or not coordinates:
+        return "coordinates 为空"
+    polygons = [coordinates] if geometry.get("type") == "Polygon" else coordinates
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            return "多边形没有环"
+        for ring in polygon:
+            if not isinstance(ring, list) or len(ring) < 4:
+                return "环应至少有 4 个点（首尾相同）"
+            for point in ring:
+                if (
+                    not isinstance(point, list)
+                    or len(point) not in (2, 3)
+                    or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
+                ):
+                    return f"点 {str(point)[:40]} 不是 [经度, 纬度]"
+                # comparisons, not math.isfinite: NaN fails them, and a huge integer cannot overflow
+                if not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90):
+                    return f"点 {str(point)[:40]} 超出经纬度范围"
+    return None
+
+
+def demo_settings(path: Path) -> dict:
+    """The demo marker's settings; an empty dict when the folder holds real input (no marker)."""
+    if not path.exists():
+        return {}
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise readers.InputFileError(path.name, f"不是有效的 JSON：{str(exc)[:120]}") from None
+    if not isinstance(settings, dict):
+        raise readers.InputFileError(path.name, '应为 JSON 对象（例如 {"demo": true}）')
+    return settings
 
 
 def _write_metadata(
@@ -347,8 +396,7 @@ def _write_metadata(
         "insert into load_audit values (?, ?, ?, ?, ?)",
         [[a.file, a.rows_read, a.rows_loaded, a.rows_rejected, a.rows_superseded] for a in audit],
     )
-    marker = input_dir / DEMO_MARKER
-    demo = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
+    demo = demo_settings(input_dir / DEMO_MARKER)
     con.execute(
         """
         create table build_info as
