@@ -155,3 +155,15 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = folder / "db" / "yiping.duckdb"
     build(folder / "input", db)
     return db
+
+
+@pytest.fixture(scope="session")
+def small_real_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database built from a few hand-written rows, not the demo: real data as far as the dashboard knows."""
+    from tests.inputs import build_folder, event, resident, write_folder
+
+    folder = tmp_path_factory.mktemp("real")
+    write_folder(folder / "input", {"residents": [resident()], "events": [event()]})
+    db = folder / "db" / "yiping.duckdb"
+    build_folder(folder / "input", db)
+    return db
