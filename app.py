@@ -33,11 +33,11 @@ else:
     frame.style(kiosk)
 
     who = auth.principal()
+    if who is None and auth.sso_without_account():
+        auth.no_account_screen(lang)
+        st.stop()
     if who is None and auth.sign_in_required():
         auth.sign_in_screen(lang)
-        st.stop()
-    if who is None and st.session_state.get("_sso_audited"):
-        auth.no_account_screen(lang)
         st.stop()
 
     db = frame.ensure_database(lang)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -51,7 +52,7 @@ def sso_provider() -> str | None:
         return None
     if "client_id" in auth:
         return ""
-    named = [name for name, value in auth.items() if isinstance(value, dict) and "client_id" in value]
+    named = [name for name, value in auth.items() if isinstance(value, Mapping) and "client_id" in value]
     return named[0] if named else None
 
 
@@ -87,8 +88,15 @@ def principal() -> Principal | None:
                 target=f"oidc:{identity}"[:80],
                 outcome="ok" if who else "no_account",
             )
+        st.session_state["_sso_unmapped"] = who is None
         return who
+    st.session_state["_sso_unmapped"] = False
     return None
+
+
+def sso_without_account() -> bool:
+    """True when single sign-on vouched for an identity that has no account here."""
+    return bool(st.session_state.get("_sso_unmapped"))
 
 
 def open_principal() -> Principal:
