@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard import params, queries
 from dashboard.data import access_scope, ask
 from dashboard.labels import LANGS, level_label, t
 from pipelines.contract import CITY_CODE
@@ -41,31 +41,26 @@ class Filters:
         return f"{self.start.isoformat()} {t('up_to', self.lang)} {self.end.isoformat()}"
 
 
+# The URL is input: each parameter is read through its rule in dashboard/params.py, which bounds or
+# refuses the value and keeps a message for the page (params.problems).
+
+
 def _param(name: str) -> str | None:
-    value = st.query_params.get(name)
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return params.read(name)
 
 
 def _date_param(name: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(_param(name) or "")
-    except ValueError:
-        return None
+    return params.read_date(name)
 
 
 def _int_param(name: str) -> int | None:
-    try:
-        return int(_param(name) or "")
-    except ValueError:
-        return None
+    return params.read_number(name)
 
 
 def url_flags() -> tuple[str, bool, int | None]:
     """Language, kiosk mode and rotation interval as the URL sets them."""
-    lang = _param("lang") if _param("lang") in LANGS else "zh"
-    kiosk = _param("kiosk") in ("1", "true", "yes")
-    rotate = _int_param("rotate")
-    return lang, kiosk, rotate if rotate and rotate > 0 else None
+    lang = _param("lang") or "zh"
+    return lang if lang in LANGS else "zh", params.read_flag("kiosk"), _int_param("rotate")
 
 
 def preset_period(preset: str, latest: dt.date) -> queries.Period | None:

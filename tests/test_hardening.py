@@ -5,6 +5,7 @@ The browser side (rendered pages, requests, CPU) is in test_browser_hardening.py
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import tomllib
@@ -12,6 +13,7 @@ import tomllib
 import duckdb
 import pytest
 from inputs import REPO_ROOT, build_folder, query, write_folder
+from streamlit.testing.v1 import AppTest
 
 from pipelines.build import BuildError
 from pipelines.safety import NEUTRALIZE_SQL_MACRO, SALT_FILE_NAME, installation_salt, neutralize_formula
@@ -162,3 +164,121 @@ def test_well_formed_optional_files_still_load(tmp_path):
     build_folder(folder, db)
     assert query(db, "select code from boundaries order by code") == [("500101",), ("500102",)]
     assert query(db, "select is_demo from build_info") == [(True,)]
+
+
+# ------------------------------------------------------------------------------ the URL is input
+
+URL_CASES = [
+    # (parameter, value, what the page uses, the message's start or None)
+    ("rotate", "30", 30, None),
+    ("rotate", "1", None, "链接参数 rotate 应在 10 至 3600 之间"),
+    ("rotate", "2147484", None, "链接参数 rotate 应在 10 至 3600 之间"),
+    ("rotate", "1" + "0" * 400, None, "链接参数 rotate 过长"),
+    ("rotate", "1" + "0" * 40, None, "链接参数 rotate 不是整数"),
+    ("rotate", "-5", None, "链接参数 rotate 应在"),
+    ("rotate", "1e3", None, "链接参数 rotate 不是整数"),
+    ("year", "2023", 2023, None),
+    ("year", "0", None, "链接参数 year 应在 2000 至 2099 之间"),
+    ("year", "99999", None, "链接参数 year 应在 2000 至 2099 之间"),
+    ("from", "2023-01-01", dt.date(2023, 1, 1), None),
+    (
+        "from",
+        "0001-01-01",
+        dt.date(2000, 1, 1),
+        "链接参数 from=0001-01-01 超出 2000-01-01 至 2099-12-31 的范围，已改为 2000-01-01",
+    ),
+    ("to", "9999-12-31", dt.date(2099, 12, 31), "链接参数 to=9999-12-31 超出"),
+    ("to", "2023-02-30", None, "链接参数 to 不是 YYYY-MM-DD 格式的日期"),
+    ("region", "500153", "500153", None),
+    (
+        "region",
+        "[点此登录](http://evil.example/x) ![t](http://evil.example/y.png)",
+        None,
+        "链接参数 region 不是区划代码",
+    ),
+    ("region", "50010²", None, "链接参数 region 不是区划代码"),
+    ("lang", "en", "en", None),
+    ("lang", "<b>", None, "链接参数 lang 只能是 zh / en"),
+    ("kiosk", "1", True, None),
+    ("kiosk", "maybe", False, "链接参数 kiosk 只能是 1 或 0"),
+]
+
+
+def read_url(name: str, value: str, lang: str = "zh") -> tuple[object, list[str]]:
+    """What the page reads for `name=value`, and the messages it is given, in a real script run."""
+
+    def script(name: str, lang: str) -> None:
+        import streamlit as st
+
+        from dashboard import params
+
+        if name in ("from", "to"):
+            got = params.read_date(name)
+        elif name in ("rotate", "year"):
+            got = params.read_number(name)
+        elif name == "kiosk":
+            got = params.read_flag(name)
+        else:
+            got = params.read(name)
+        st.session_state["got"] = got
+        for problem in params.problems(lang):
+            st.text(problem)
+
+    at = AppTest.from_function(script, kwargs={"name": name, "lang": lang})
+    at.query_params[name] = value
+    at.run()
+    assert not at.exception
+    return at.session_state["got"], [element.value for element in at.text]
+
+
+@pytest.mark.parametrize(("name", "value", "used", "problem"), URL_CASES)
+def test_every_url_parameter_is_bounded_or_refused_with_a_message(name, value, used, problem):
+    got, messages = read_url(name, value)
+    assert got == used
+    if problem is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and messages[0].startswith(problem), messages
+        # a refused value is named, never repeated: the message cannot carry a link or markup
+        assert not any(part in messages[0] for part in ("http", "[", "<"))
+
+
+def test_url_messages_are_shown_once_and_in_english_when_asked():
+    def script() -> None:
+        import streamlit as st
+
+        from dashboard import params
+
+        params.read_number("rotate")
+        st.text(" | ".join(params.problems("en")) or "-")
+        st.text(" | ".join(params.problems("en")) or "-")
+
+    at = AppTest.from_function(script)
+    at.query_params["rotate"] = "1"
+    at.run()
+    assert [e.value for e in at.text] == [
+        "The link's rotate must lie between 10 and 3600; it was ignored.",
+        "-",
+    ]
+
+
+def test_the_filters_read_the_url_through_the_rules():
+    def script() -> None:
+        import streamlit as st
+
+        from dashboard.filters import _date_param, _int_param, _param, url_flags
+
+        st.session_state["read"] = (url_flags(), _date_param("from"), _int_param("year"), _param("region"))
+
+    at = AppTest.from_function(script)
+    for key, value in {
+        "kiosk": "1",
+        "rotate": "1",
+        "from": "9999-01-01",
+        "year": "0",
+        "region": "[x](y)",
+    }.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    assert at.session_state["read"] == (("zh", True, None), dt.date(2099, 12, 31), None, None)
