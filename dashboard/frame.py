@@ -15,6 +15,7 @@ from dashboard import queries
 from dashboard.data import DEFAULT_DB, ask, database_path
 from dashboard.filters import Filters, drill_to, shared_filters
 from dashboard.labels import t
+from dashboard.text import literal
 
 DEMO_SCALE = 0.02
 # How often the page looks for a new publish and refreshes its live parts (YIPING_REFRESH_SECONDS).
@@ -61,8 +62,8 @@ def ensure_database(lang: str) -> Path | None:
     if db.exists():
         return db
     if db.resolve() != DEFAULT_DB.resolve():
-        st.error(f"{t('no_database', lang)} {db}")
-        st.info("python -m pipelines build --input <folder> --db " + str(db))
+        st.error(literal(f"{t('no_database', lang)} {db}"))
+        st.info(literal("python -m pipelines build --input <folder> --db " + str(db)))
         return None
     with _build_lock:
         if not db.exists():
@@ -93,8 +94,8 @@ def filters_or_stop(db: Path) -> Filters:
     try:
         return shared_filters(db)
     except queries.QueryError as exc:
-        st.error(f"{t('data_error', 'zh')}{exc}")
-        st.caption(t("data_error", "en") + str(exc))
+        st.error(literal(f"{t('data_error', 'zh')}{exc}"))
+        st.caption(literal(t("data_error", "en") + str(exc)))
         st.stop()
         raise
 
@@ -170,6 +171,6 @@ def breadcrumb(filters: Filters, code: str) -> None:
     columns = st.columns(len(path) + 4, gap="small")
     for column, row in zip(columns, path.itertuples(), strict=False):
         is_current = row.code == code
-        if column.button(row.name, key=f"crumb_{row.code}", disabled=is_current, type="tertiary"):
+        if column.button(literal(row.name), key=f"crumb_{row.code}", disabled=is_current, type="tertiary"):
             drill_to(row.code)
             st.rerun()

@@ -15,6 +15,7 @@ from dashboard.cards import build_cards
 from dashboard.data import ask
 from dashboard.filters import Filters, drill_to, page_choice
 from dashboard.labels import enum_label, t
+from dashboard.text import literal
 
 CardSpec = tuple[tuple[str, str, str, int], ...]
 # More than six cards in a row: smaller type, so that the fixed Chinese labels fit.
@@ -37,7 +38,7 @@ def page_start(title_key: str) -> tuple[Filters, str, dict]:
     code = filters.region
     if not filters.region_ok:
         frame.title_bar(filters, t(title_key, lang), code)
-        st.error(f"{t('unknown_region', lang)}{code}")
+        st.error(literal(f"{t('unknown_region', lang)}{code}"))
         st.stop()
     region = ask("region", filters.db, code, scope=filters.scope)
     frame.title_bar(filters, t(title_key, lang), region["name"])

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import string
 import subprocess
 import tomllib
 
@@ -15,6 +17,7 @@ import pytest
 from inputs import REPO_ROOT, build_folder, query, write_folder
 from streamlit.testing.v1 import AppTest
 
+from dashboard.text import literal
 from pipelines.build import BuildError
 from pipelines.safety import NEUTRALIZE_SQL_MACRO, SALT_FILE_NAME, installation_salt, neutralize_formula
 
@@ -282,3 +285,25 @@ def test_the_filters_read_the_url_through_the_rules():
     at.run()
     assert not at.exception
     assert at.session_state["read"] == (("zh", True, None), dt.date(2099, 12, 31), None, None)
+
+
+# ------------------------------------------------------------------------- user text as text
+
+MARKDOWN_ATTACKS = [
+    "[点此登录](http://evil.example/x) ![t](http://evil.example/y.png)",
+    "<img src=http://evil.example/z.png>",
+    ":red[红色] :material/warning: $x^2$ **粗** _斜_ `码`",
+    "# 标题\n- 列表\n\n    代码",
+    "\\[x](y)",
+]
+
+
+@pytest.mark.parametrize("value", MARKDOWN_ATTACKS)
+def test_literal_escapes_every_markdown_character_and_keeps_the_text(value):
+    shown = literal(value)
+    assert "\n" not in shown
+    # every ASCII punctuation character is escaped, so no construct (link, image, tag, directive) opens
+    assert re.fullmatch(
+        r"(?:\\[" + re.escape(string.punctuation) + r"]|[^" + re.escape(string.punctuation) + r"])*", shown
+    )
+    assert re.sub(r"\\(.)", r"\1", shown) == re.sub(r"[\r\n]+", " ", value)

@@ -11,6 +11,7 @@ from dashboard.data import ask
 from dashboard.downloads import chart_downloads
 from dashboard.filters import Filters, drill_to
 from dashboard.labels import enum_label, kpi_label, t
+from dashboard.text import literal
 
 filters: Filters = st.session_state["filters"]
 lang = filters.lang
@@ -19,7 +20,7 @@ code = frame.shown_region(filters)
 
 if not filters.region_ok:
     frame.title_bar(filters, t("overview", lang), code)
-    st.error(f"{t('unknown_region', lang)}{code}")
+    st.error(literal(f"{t('unknown_region', lang)}{code}"))
     st.stop()
 
 region = ask("region", filters.db, code, scope=filters.scope)

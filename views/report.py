@@ -13,6 +13,7 @@ from dashboard.downloads import file_stem
 from dashboard.export import ExportError, column_label, readable
 from dashboard.filters import Filters
 from dashboard.labels import t
+from dashboard.text import literal
 
 FORMAT_NAMES = {"pdf": "PDF", "html": "HTML", "xlsx": "Excel"}
 
@@ -22,7 +23,7 @@ code = filters.region
 
 if not filters.region_ok:
     frame.title_bar(filters, t("report_page", lang), code)
-    st.error(f"{t('unknown_region', lang)}{code}")
+    st.error(literal(f"{t('unknown_region', lang)}{code}"))
     st.stop()
 
 region = ask("region", filters.db, code, scope=filters.scope)
@@ -77,7 +78,7 @@ if columns[0].button(t("generate_report", lang), type="primary", icon=":material
         try:
             data = report.render(model, chosen)
         except (ExportError, report.ReportError) as exc:
-            st.error(f"{t('report_failed', lang)}{exc}")
+            st.error(literal(f"{t('report_failed', lang)}{exc}"))
             data = None
     if data is not None:
         name = f"{file_stem(region['name'])}_{filters.start.isoformat()}_{filters.end.isoformat()}.{chosen}"
