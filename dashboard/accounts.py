@@ -198,11 +198,12 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _attempted_name(name: object) -> str:
-    """What a failed sign-in is counted and audited under: never longer than a name may be."""
-    text = name if isinstance(name, str) else ""
-    text = "".join(ch for ch in text.strip() if not _has_control(ch))
-    return text[:MAX_NAME_LENGTH]
+def _attempted_name(name: object) -> tuple[str, str]:
+    """The name as typed (stripped), to look up, and what a failure is counted and audited under:
+    without control characters and never longer than a name may be."""
+    typed = name.strip() if isinstance(name, str) else ""
+    shown = "".join(ch for ch in typed if not _has_control(ch))[:MAX_NAME_LENGTH]
+    return typed, shown
 
 
 # ------------------------------------------------------------------------------ the store
@@ -474,11 +475,11 @@ class Accounts:
         Five failures for a name within 15 minutes lock it for 15 minutes, whether or not the account
         exists; while locked even the right password fails.
         """
-        attempted = _attempted_name(name)
+        typed, attempted = _attempted_name(name)
         epoch, when = self._moment()
         with self._read() as connection:
             row = connection.execute(
-                "select name, password_hash from users where name = ? and enabled = 1", [attempted]
+                "select name, password_hash from users where name = ? and enabled = 1", [typed]
             ).fetchone()
         # The Argon2 work is done for every attempt, so the time taken tells nothing either.
         verified = self._verify(row["password_hash"] if row else self._dummy(), password) and row is not None
@@ -525,13 +526,13 @@ class Accounts:
     def identity_principal(self, identity: str, address: str = "") -> Principal | None:
         """The enabled account named by an identity provider's e-mail or subject, signed in with a
         new session (`Principal.session`); None, audited as a failed sign-in, when there is none."""
-        attempted = _attempted_name(identity)
+        typed, attempted = _attempted_name(identity)
         epoch, when = self._moment()
         with self._write() as connection:
             row = connection.execute(
-                "select name, role, scope from users where name = ? and enabled = 1", [attempted]
+                "select name, role, scope from users where name = ? and enabled = 1", [typed]
             ).fetchone()
-            if row is None or not attempted:
+            if row is None or not typed:
                 self._audit(
                     connection, when, "sign_in_failed", address=address, target=attempted, outcome="failed"
                 )

@@ -242,6 +242,8 @@ def _accounts_file(args: argparse.Namespace) -> Path:
 
 def _open_store(args: argparse.Namespace, *, create: bool = False):
     """The accounts store; None when it does not exist yet and the command only reads or changes."""
+    import sqlite3
+
     from dashboard.accounts import AccountError, Accounts
 
     path = _accounts_file(args)
@@ -251,7 +253,7 @@ def _open_store(args: argparse.Namespace, *, create: bool = False):
         return Accounts(path)
     except (AccountError, OSError) as exc:
         raise CommandError(f"无法打开账户库 {path}：{exc}") from None
-    except Exception as exc:  # sqlite3.DatabaseError: not an accounts store
+    except sqlite3.DatabaseError as exc:
         raise CommandError(f"无法打开账户库 {path}：{str(exc).splitlines()[0]}") from None
 
 

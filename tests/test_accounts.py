@@ -227,6 +227,18 @@ def test_a_failed_sign_in_keeps_at_most_64_characters_of_the_name(alice):
     assert alice.audit_rows()[-1]["target"] == "x" * 64
 
 
+@pytest.mark.parametrize("typed", ["ali\u200bce", "alice\x00", "al\nice"])
+def test_a_name_with_hidden_characters_is_not_the_account(alice, typed):
+    assert alice.sign_in(typed, PASSWORD) is None
+    assert "\n" not in alice.audit_rows()[-1]["target"]
+
+
+def test_a_longer_name_is_not_the_account_it_starts_with(store):
+    store.add_user("n" * 64, PASSWORD, "viewer", "50")
+    assert store.sign_in("n" * 65, PASSWORD) is None
+    assert store.sign_in("n" * 64, PASSWORD) is not None
+
+
 def test_five_failures_lock_the_name_even_against_the_right_password(alice, clock):
     for _ in range(4):
         assert alice.sign_in("alice", "wrong password") is None

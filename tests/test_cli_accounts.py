@@ -162,6 +162,16 @@ def test_a_missing_argument_is_a_usage_error(accounts, db):
     assert not accounts.exists()
 
 
+def test_a_file_that_is_not_an_accounts_store_is_refused(tmp_path):
+    other = tmp_path / "notes.sqlite"
+    other.write_text("not a database, " * 100, encoding="utf-8")
+    before = snapshot(other)
+    result = cli("users", "list", "--accounts", str(other))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"错误：无法打开账户库 {other}：") and result.stderr.count("\n") == 1
+    assert snapshot(other) == before
+
+
 # ------------------------------------------------------------------------------ at a terminal
 
 
