@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -214,6 +215,20 @@ def test_an_unknown_name_fails_exactly_like_a_wrong_password(alice):
     known, unknown = alice.audit_rows()[-2:]
     assert {**known, "target": "?"} == {**unknown, "target": "?"}
     assert (known["target"], unknown["target"]) == ("alice", "mallory")
+
+
+def test_an_unknown_name_costs_the_same_argon2_work(alice):
+    def median_seconds(name: str) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            alice.sign_in(name, "wrong password")
+            times.append(time.perf_counter() - started)
+        return sorted(times)[1]
+
+    # Without the dummy verify an unknown name would answer tens of times faster.
+    known, unknown = median_seconds("alice"), median_seconds("mallory")
+    assert unknown > known / 3
 
 
 def test_a_disabled_account_fails_like_a_wrong_password(alice):
