@@ -5,8 +5,8 @@ The pages draw these figures and the report export renders the same ones to imag
 
 from __future__ import annotations
 
-import html
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,56 @@ NEUTRAL = "#3b82f6"
 SERIES = ["#22d3ee", "#2dd4bf", "#60a5fa", "#a78bfa", "#fbbf24", "#f87171", "#34d399", "#f472b6", "#94a3b8"]
 
 
+# Plotly reads a subset of HTML in every label, tick, hover and title: a village named
+# `<a href="http://host">…</a>` became a link on the axis. An entity already written stays as is, so
+# escaping twice shows the same text.
+_BARE_AMPERSAND = re.compile(r"&(?!(?:#[0-9]+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)")
+# Trace attributes that carry names from the data onto the chart or its hover.
+TEXT_ATTRIBUTES = ("x", "y", "labels", "text", "hovertext", "name")
+
+
+def plotly_text(value: str) -> str:
+    """`value` as plotly text that shows its characters, not markup."""
+    return _BARE_AMPERSAND.sub("&amp;", value).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _plain_values(values: object) -> object:
+    if isinstance(values, str):
+        return plotly_text(values)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biufcmM":
+        return values
+    if isinstance(values, list | tuple | np.ndarray) and any(isinstance(v, str) for v in values):
+        return [plotly_text(v) if isinstance(v, str) else v for v in values]
+    return values
+
+
+def plain_text(fig: go.Figure) -> go.Figure:
+    """Every data text, axis tick, title and annotation of `fig` shown as text, never as markup."""
+    for trace in fig.data:
+        for attribute in TEXT_ATTRIBUTES:
+            if attribute in trace and trace[attribute] is not None:
+                shown = _plain_values(trace[attribute])
+                if shown is not trace[attribute]:
+                    trace[attribute] = shown
+    layout = fig.layout
+    if layout.title and layout.title.text:
+        layout.title.text = plotly_text(layout.title.text)
+    for annotation in layout.annotations or ():
+        if annotation.text:
+            annotation.text = plotly_text(annotation.text)
+    for axis in (layout[name] for name in layout if name.startswith(("xaxis", "yaxis"))):
+        if axis.ticktext is not None:
+            axis.ticktext = _plain_values(axis.ticktext)
+        if axis.title and axis.title.text:
+            axis.title.text = plotly_text(axis.title.text)
+    return fig
+
+
 def themed(
     fig: go.Figure, title: str | None = None, height: int | None = None, light: bool = False
 ) -> go.Figure:
-    """The wall-screen look: dark, transparent, CJK font. `light` gives a print look for reports."""
+    """The wall-screen look: dark, transparent, CJK font. `light` gives a print look for reports.
+    Text from the data is made plain here, so every builder's figure shows names as written."""
     ink, muted, grid = ("#1f2937", "#4b5563", "#e5e7eb") if light else (INK, MUTED, GRID)
     fig.update_layout(
         title={"text": title, "font": {"size": 16, "color": ink}, "x": 0.01} if title else None,
@@ -58,7 +104,7 @@ def themed(
     )
     if height:
         fig.update_layout(height=height)
-    return fig
+    return plain_text(fig)
 
 
 def empty_figure(message: str, height: int | None = None) -> go.Figure:
@@ -785,12 +831,13 @@ def data_table(frame: pd.DataFrame, columns: TableColumns, lang: str = "zh") -> 
 def map_tips(
     frame: pd.DataFrame, lines: list[tuple[str, str, str]], lang: str = "zh", name_column: str | None = "name"
 ) -> pd.Series:
-    """Tooltip HTML per map cell or label: the place's name (escaped), then `label: value` lines, where each
-    line is (label, column, kind) and kind is count, rate or number."""
+    """Tooltip text per map cell or label: the place's name, then `label: value` lines, where each line
+    is (label, column, kind) and kind is count, rate or number. Plain text, not HTML: the map shows a
+    tooltip's values as written (maps.tooltip_text)."""
 
     def one(row) -> str:
         named = name_column and pd.notna(row[name_column])
-        parts = [f"<b>{html.escape(str(row[name_column]))}</b>"] if named else []
+        parts = [str(row[name_column])] if named else []
         for label, column, kind in lines:
             value = row[column]
             shown = (
@@ -800,8 +847,8 @@ def map_tips(
                 if kind == "count"
                 else ("—" if pd.isna(value) else f"{float(value):,.1f}")
             )
-            parts.append(f"{html.escape(label)}: {html.escape(shown)}")
-        return "<br/>".join(parts)
+            parts.append(f"{label}: {shown}")
+        return "\n".join(parts)
 
     if frame.empty:
         return pd.Series(dtype=str)

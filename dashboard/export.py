@@ -166,7 +166,9 @@ def styled_for_export(fig: go.Figure, light: bool, title: str | None = None) -> 
         copy.update_layout(font_family=charts.FONT)  # CJK first, so Chinese never depends on fallback
     if title and not copy.layout.title.text:
         ink = PAPER_INK if light else charts.INK
-        copy.update_layout(title={"text": title, "font": {"size": 16, "color": ink}, "x": 0.01})
+        copy.update_layout(
+            title={"text": charts.plotly_text(title), "font": {"size": 16, "color": ink}, "x": 0.01}
+        )
         copy.update_layout(margin={"t": max(copy.layout.margin.t or 0, 44)})
     if not light:
         copy.update_layout(paper_bgcolor=WALL_BACKGROUND, plot_bgcolor=WALL_BACKGROUND)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,65 @@ LOCAL_STYLE = "app/static/map_style.json"
 SEQUENTIAL = [(12, 52, 86), (14, 86, 128), (16, 127, 166), (34, 172, 194), (134, 219, 224), (236, 252, 203)]
 # Bad to good, for rates.
 DIVERGING = [(239, 68, 68), (251, 146, 60), (250, 204, 21), (163, 230, 53), (52, 211, 153)]
+# The map's front end reads every string of the deck, data included, and takes one starting `@@` as
+# code: `@@=` an expression, `@@#` a constant (a region named `@@#GL.ONE` replaced the map by an
+# error). A zero-width space in front keeps such a name as text and invisible.
+DECK_CODE_PREFIX = "@@"
+INERT = "\u200b"
+TOOLTIP_STYLE = {"backgroundColor": "#0a1628", "color": "#e2ecf7", "whiteSpace": "pre-line"}
+_FIELD = re.compile(r"\{(\w+)\}")
+_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def inert(value: object) -> object:
+    """A string the map's front end would run as code, made plain text; anything else unchanged."""
+    if isinstance(value, str) and value.startswith(DECK_CODE_PREFIX):
+        return INERT + value
+    return value
+
+
+def inert_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with `inert` applied to every text column, for data sent to the map."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(inert)
+    return frame
+
+
+def _shown(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):,.2f}"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    return str(value)
+
+
+def tooltip_text(frame: pd.DataFrame, template: str | None) -> pd.Series:
+    """Plain tooltip text per row: its own `tip`, else `template` filled from the row, else its name.
+
+    The map's front end escapes every value it puts into an HTML tooltip, so HTML in a value shows
+    as tags; the tooltip is therefore plain text (lines, no markup), which it shows as written. A
+    template's `<br/>` becomes a line break; a row lacking a template field shows its name instead
+    of the bare `{field}`.
+    """
+    if "tip" in frame.columns:
+        return frame["tip"].fillna("").astype(str)
+    if frame.empty:
+        return pd.Series("", index=frame.index, dtype=str)
+    names = (
+        frame["name"].fillna("").astype(str) if "name" in frame.columns else pd.Series("", index=frame.index)
+    )
+    fields = _FIELD.findall(template or "")
+    if not template or not set(fields) <= set(frame.columns):
+        return names
+    lines = _TAG.sub("", _LINE_BREAK.sub("\n", template))
+    return frame.apply(lambda row: _FIELD.sub(lambda m: _shown(row[m.group(1)]), lines), axis=1).astype(str)
 
 
 def _ramp(values: np.ndarray, colors: list[tuple[int, int, int]]) -> np.ndarray:
@@ -76,24 +136,28 @@ def region_map(
         colors = cell_colors(data, metric)
         data["r"], data["g"], data["b"], data["a"] = colors.T
         data["value"] = data[metric].astype(float).round(4)
+        data["tip"] = tooltip_text(data, tooltip_html)
         layers.append(
             pdk.Layer(
                 "H3HexagonLayer",
-                # `code` (where a click drills) and `tip` (escaped tooltip text) pass through when given.
-                data=data[
-                    [
-                        "cell",
-                        "r",
-                        "g",
-                        "b",
-                        "a",
-                        "value",
-                        "events",
-                        "residents",
-                        "overdue",
-                        *[c for c in ("code", "tip") if c in data.columns],
+                # `code` (where a click drills) passes through when given.
+                data=inert_frame(
+                    data[
+                        [
+                            "cell",
+                            "r",
+                            "g",
+                            "b",
+                            "a",
+                            "value",
+                            "events",
+                            "residents",
+                            "overdue",
+                            "tip",
+                            *[c for c in ("code",) if c in data.columns],
+                        ]
                     ]
-                ],
+                ),
                 id="cells",
                 get_hexagon="cell",
                 get_fill_color="[r, g, b, a]",
@@ -105,7 +169,7 @@ def region_map(
         )
     if boundaries is not None and not boundaries.empty:
         features = [
-            {"type": "Feature", "properties": {"code": row.code}, "geometry": json.loads(row.geometry)}
+            {"type": "Feature", "properties": {"code": inert(row.code)}, "geometry": json.loads(row.geometry)}
             for row in boundaries.itertuples()
         ]
         layers.append(
@@ -120,9 +184,8 @@ def region_map(
             )
         )
     if not labels.empty:
-        names = labels.dropna(subset=["lon", "lat"])[
-            ["code", "name", "lon", "lat", *[c for c in ("tip",) if c in labels.columns]]
-        ]
+        placed = labels.dropna(subset=["lon", "lat"])
+        names = inert_frame(placed[["code", "name", "lon", "lat"]].assign(tip=tooltip_text(placed, None)))
         # deck.gl draws only the characters it is given; pydeck must pass them as a plain string.
         character_set = pdk.types.String(
             "".join(sorted(set("".join(names["name"].astype(str))) | set("0123456789")))
@@ -160,9 +223,6 @@ def region_map(
         initial_view_state=view,
         map_style=LOCAL_STYLE,
         map_provider=None,
-        tooltip={
-            "html": tooltip_html or "{value}",
-            "style": {"backgroundColor": "#0a1628", "color": "#e2ecf7"},
-        },
+        tooltip={"text": "{tip}", "style": TOOLTIP_STYLE},
         height=height,
     )

@@ -315,14 +315,13 @@ def test_data_table_in_english():
     assert table.to_dict("list") == {"Resolved at": ["Grid", "Open"], "Events": [1, 2]}
 
 
-def test_map_tips_escape_place_names():
+def test_map_tips_are_plain_text_lines():
+    # the map shows a tooltip's text as written (not as HTML), so a name's tags stay visible text
     cells = pd.DataFrame(
         {"name": ["<script>alert(1)</script>村"], "rental_share": [0.153], "units": [12_000]}
     )
     tips = charts.map_tips(cells, [("出租率", "rental_share", "rate"), ("房屋总数", "units", "count")], "zh")
-    assert (
-        tips.iloc[0] == "<b>&lt;script&gt;alert(1)&lt;/script&gt;村</b><br/>出租率: 15.3%<br/>房屋总数: 1.2万"
-    )
+    assert tips.iloc[0] == "<script>alert(1)</script>村\n出租率: 15.3%\n房屋总数: 1.2万"
 
 
 # ---------------------------------------------------------------------------------------- maps

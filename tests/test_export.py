@@ -342,3 +342,25 @@ def test_overview_chart_downloads_in_a_browser(demo_db, streamlit_server, page, 
         page.get_by_role("button", name=t("download_csv")).click()
     rows = _csv_rows(Path(table.value.path()).read_bytes())
     assert rows[0][:2] == ["月份", "事件总数"]
+
+
+# Spreadsheets skip blanks before a formula, and read the full-width signs as theirs.
+HIDDEN_FORMULAS = [
+    ' =HYPERLINK("http://example.com","点击")',
+    "\n=1+1",
+    "\u3000@SUM(A1:A9)",
+    '＝HYPERLINK("http://example.com")',
+    "＋cmd|' /C calc'!A0",
+    "－2+3+cmd|' /C calc'!A0",
+    "＠SUM(A1:A9)",
+]
+
+
+def test_exports_neutralise_formulas_behind_blanks_and_in_full_width_signs():
+    frame = pd.DataFrame({"description": HIDDEN_FORMULAS})
+    rows = _csv_rows(export.csv_bytes(frame))
+    assert [row[0] for row in rows[1:]] == ["'" + text for text in HIDDEN_FORMULAS]
+    book = openpyxl.load_workbook(io.BytesIO(export.xlsx_bytes({"事件": frame})))
+    cells = [row[0] for row in book.worksheets[0].iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == ["'" + text for text in HIDDEN_FORMULAS]
+    assert all(cell.data_type != "f" for cell in cells)

@@ -13,10 +13,12 @@ import subprocess
 import tomllib
 
 import duckdb
+import pandas as pd
 import pytest
 from inputs import REPO_ROOT, build_folder, query, write_folder
 from streamlit.testing.v1 import AppTest
 
+from dashboard import charts, maps
 from dashboard.text import literal
 from pipelines.build import BuildError
 from pipelines.safety import NEUTRALIZE_SQL_MACRO, SALT_FILE_NAME, installation_salt, neutralize_formula
@@ -307,3 +309,84 @@ def test_literal_escapes_every_markdown_character_and_keeps_the_text(value):
         r"(?:\\[" + re.escape(string.punctuation) + r"]|[^" + re.escape(string.punctuation) + r"])*", shown
     )
     assert re.sub(r"\\(.)", r"\1", shown) == re.sub(r"[\r\n]+", " ", value)
+
+
+# ----------------------------------------------------------------------- names on maps and charts
+
+HOSTILE_NAMES = ["@@#GL.ONE", "@@=x.y + 1", '<a href="http://evil.example/">点我</a>', "甲&乙 <b>街道</b>"]
+
+
+def hostile_map(tooltip_html: str | None = None) -> dict:
+    """The deck, as the page sends it, of cells and labels carrying hostile names."""
+    codes = [f"50015300{n}" for n in range(1, len(HOSTILE_NAMES) + 1)]
+    cells = pd.DataFrame(
+        {
+            "cell": ["8940d1aa1b7ffff", "8940d1aa1a7ffff", "8940d1aa1bbffff", "8940d1aa1b3ffff"],
+            "events": [3, 0, 1, 2],
+            "residents": [10.0, 5.0, 7.0, 1.0],
+            "overdue": [0, 0, 1, 0],
+            "code": codes,
+            "name": HOSTILE_NAMES,
+        }
+    )
+    labels = pd.DataFrame(
+        {
+            "code": codes,
+            "name": HOSTILE_NAMES,
+            "lon": [105.59, 105.6, 105.61, 105.62],
+            "lat": [29.40, 29.41, 29.42, 29.43],
+            "lon_min": [105.5] * 4,
+            "lon_max": [105.7] * 4,
+            "lat_min": [29.3] * 4,
+            "lat_max": [29.5] * 4,
+        }
+    )
+    deck = maps.region_map(cells, "events", labels, tooltip_html=tooltip_html)
+    # the tooltip travels to the page beside the deck's JSON
+    return {**json.loads(deck.to_json()), "tooltip": deck._tooltip}
+
+
+def data_strings(deck: dict) -> list[str]:
+    return [
+        value
+        for layer in deck["layers"]
+        if isinstance(layer.get("data"), list)
+        for row in layer["data"]
+        for value in row.values()
+        if isinstance(value, str)
+    ]
+
+
+def test_no_string_of_the_map_data_is_read_as_code():
+    deck = hostile_map()
+    strings = data_strings(deck)
+    assert not [s for s in strings if s.startswith("@@")]
+    labels = next(layer for layer in deck["layers"] if layer["id"] == "labels")
+    assert [row["name"].removeprefix(maps.INERT) for row in labels["data"]] == HOSTILE_NAMES
+
+
+def test_map_tooltips_are_text_every_pickable_object_fills():
+    template = "事件数: {events}<br/>实有人口: {residents}<br/>超期: {overdue}"
+    deck = hostile_map(template)
+    assert deck["tooltip"]["text"] == "{tip}" and "html" not in deck["tooltip"]
+    layers = {layer["id"]: layer["data"] for layer in deck["layers"]}
+    assert layers["cells"][0]["tip"] == "事件数: 3\n实有人口: 10\n超期: 0"
+    assert [row["tip"].removeprefix(maps.INERT) for row in layers["labels"]] == HOSTILE_NAMES
+    assert all("{" not in row["tip"] and "<br" not in row["tip"] for rows in layers.values() for row in rows)
+
+
+def test_chart_labels_and_hovers_show_names_as_text():
+    ranking = pd.DataFrame(
+        {
+            "code": [f"50015300{n}" for n in range(1, 5)],
+            "name": HOSTILE_NAMES,
+            "resolution_rate": [0.9, 0.8, 0.7, 0.6],
+        }
+    )
+    fig = charts.ranking_chart(ranking, "resolution_rate")
+    names = list(fig.data[0].y)
+    assert '&lt;a href="http://evil.example/"&gt;点我&lt;/a&gt;' in names
+    assert "甲&amp;乙 &lt;b&gt;街道&lt;/b&gt;" in names
+    assert not [n for n in names if "<" in n]
+    again = charts.themed(fig)  # themed twice (an export re-themes) shows the same text
+    assert list(again.data[0].y) == names
