@@ -77,21 +77,27 @@ def principal() -> Principal | None:
             return who
     identity = _sso_identity()
     if identity:
-        who = accounts.identity_principal(identity, address())
-        # Once per browser session: the SSO sign-in, or its refusal, in the audit log.
-        if st.session_state.get("_sso_audited") != identity:
-            st.session_state["_sso_audited"] = identity
-            accounts.record(
-                "sign_in" if who else "sign_in_failed",
-                account=who.name if who else "",
-                address=address(),
-                target=f"oidc:{identity}"[:80],
-                outcome="ok" if who else "no_account",
-            )
+        who = _sso_principal(accounts, identity)
         st.session_state["_sso_unmapped"] = who is None
         return who
     st.session_state["_sso_unmapped"] = False
     return None
+
+
+def _sso_principal(accounts: Accounts, identity: str) -> Principal | None:
+    """The account an SSO identity maps to, signed in once per browser session: later runs find the
+    session it opened, so the audit log holds one sign-in, and a refusal is not retried on every run."""
+    state = st.session_state
+    remembered = state.get("_sso_session")
+    if remembered and remembered[0] == identity:
+        if remembered[1] is None:
+            return None
+        who = accounts.session_principal(remembered[1])
+        if who is not None:
+            return who
+    who = accounts.identity_principal(identity, address())
+    state["_sso_session"] = (identity, who.session if who else None)
+    return who
 
 
 def sso_without_account() -> bool:
@@ -235,7 +241,8 @@ def account_box(who: Principal, region_name: str, lang: str) -> None:
     st.caption(f"{t('signed_in_as', lang)}：{who.name} · {role} · {region_name}")
     if who.via == "oidc":
         if st.button(t("sign_out", lang), key="sign_out"):
-            store().record("sign_out", account=who.name, address=address(), target="oidc")
+            store().sign_out(who.session, address())
+            st.session_state.pop("_sso_session", None)
             st.logout()
         return
     action = SIGN_OUT_PATH + ("?lang=en" if lang == "en" else "")
