@@ -1,7 +1,11 @@
-"""Cached access to the query layer for the pages.
+"""The pages' way to the data: through the gate, with the principal, cached.
 
-Results are cached by their parameters and by the identity of the published file, so a new
-publish is read at once while repeated views cost nothing.
+    current, previous = ask(principal, "kpis_with_previous", db, code, start, end, year=year)
+
+Every question passes the gate (dashboard/queries/gate.py): the region is checked against the
+principal's scope before anything is read, and small counts are hidden in what comes back. Results
+are cached by the scope, the parameters and the identity of the published file, so a new publish is
+read at once while repeated views cost nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import queries
+from dashboard.access import Principal
+from dashboard.queries import gate, publication
 
 DEFAULT_DB = Path("data/yiping.duckdb")
 
@@ -23,22 +28,36 @@ def database_path() -> Path:
 
 
 def access_scope() -> str | None:
-    """The region this installation is confined to (YIPING_SCOPE), enforced in the query layer."""
+    """The region this installation is confined to (YIPING_SCOPE): the scope of the open demo principal."""
     scope = os.environ.get("YIPING_SCOPE", "").strip()
     return scope or None
 
 
 @st.cache_data(ttl=3600, max_entries=1024, show_spinner=False)
-def _cached(name: str, publication: tuple[int, int], args: tuple, kwargs: tuple) -> Any:
-    return getattr(queries, name)(*args, **dict(kwargs))
+def _cached(scope: str, name: str, published: tuple[int, int], args: tuple, kwargs: tuple) -> Any:
+    return gate.ask_within(scope, name, *args, **dict(kwargs))
 
 
-def ask(name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call `queries.<name>(db, ...)` through the cache; the first argument is the database path."""
+def _scope_of(principal: Principal | None) -> str:
+    if not isinstance(principal, Principal):
+        raise gate.OutOfScope("无权查看：未登录")
+    return principal.scope
+
+
+def ask(principal: Principal | None, name: str, *args: Any, **kwargs: Any) -> Any:
+    """The answer to `queries.<name>(db, ...)` that `principal` may see, cached; the first argument
+    after the name is the database path. Raises OutOfScope for a region outside the scope."""
+    scope = _scope_of(principal)
     db = args[0]
     return _cached(
+        scope,
         name,
-        queries.publication(db),
+        publication(db),
         tuple(str(a) if isinstance(a, Path) else a for a in args),
         tuple(sorted(kwargs.items())),
     )
+
+
+def ask_now(principal: Principal | None, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Like `ask`, read afresh: for the parts of a page that refresh themselves."""
+    return gate.ask_within(_scope_of(principal), name, *args, **kwargs)

@@ -2,9 +2,11 @@
 
     from dashboard.downloads import chart_downloads
     st.plotly_chart(fig, key="events_trend")
-    chart_downloads(fig, trend, t("trend", lang), lang)
+    chart_downloads(principal, fig, trend, t("trend", lang), lang, target="overview:500153:trend")
 
-Images are rendered only when a button is clicked, so a page with many charts stays fast.
+Images are rendered only when a button is clicked, so a page with many charts stays fast. A viewer
+gets none (roles: dashboard/access.py); each download is in the audit log. The data is the frame the
+page drew, as the gate let it through: what is hidden on the page is hidden in the file.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import export
+from dashboard import auth, export
+from dashboard.access import Principal
 from dashboard.labels import t
 
 _UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\s·]+')
@@ -27,21 +30,36 @@ def file_stem(name: str) -> str:
     return _UNSAFE_IN_FILE_NAMES.sub("_", str(name)).strip("._") or "chart"
 
 
+def may_download(principal: Principal | None) -> bool:
+    """Whether the principal may take charts, tables and reports away: analysts and above."""
+    return isinstance(principal, Principal) and principal.can("analyst")
+
+
+def record_download(target: str) -> None:
+    """The audit row of a download, `page:region:what`."""
+    auth.record("download", target=target)
+
+
 def chart_downloads(
+    principal: Principal | None,
     fig: go.Figure,
     data: pd.DataFrame,
     name: str,
     lang: str = "zh",
     key: str | None = None,
     readable: bool = True,
+    target: str = "",
 ) -> None:
     """A compact 下载 popover: PNG for the wall (1920 px wide), PNG for print (300 dpi), SVG, CSV, Excel.
 
     fig: the figure as the page draws it. data: the frame behind it; with `readable`, query column
     names become labels and enumerated codes their names. name: the chart's title, used for the file
     names and as the image title when the figure has none. key: a unique key when the same name
-    appears twice on a page. Text cells are neutralised against spreadsheet formulas.
+    appears twice on a page. target: `page:region:what` for the audit log. Text cells are neutralised
+    against spreadsheet formulas. Nothing is drawn for a principal who may not download.
     """
+    if not may_download(principal):
+        return
     key = key or "download_" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
     stem = file_stem(name)
     table = export.readable(data, lang) if readable else data
@@ -75,7 +93,8 @@ def chart_downloads(
                 data=make,
                 file_name=file_name,
                 mime=mime,
-                on_click="ignore",
+                on_click=record_download,
+                args=(f"{target or name}:{suffix}",),
                 key=f"{key}_{suffix}",
                 width="stretch",
             )

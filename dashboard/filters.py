@@ -12,10 +12,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import params, queries
-from dashboard.data import access_scope, ask
+from dashboard import params
+from dashboard.access import Principal
+from dashboard.data import ask
 from dashboard.labels import LANGS, level_label, t
-from pipelines.contract import CITY_CODE
+from dashboard.queries import OutOfScope, Period, QueryError, twelve_months_ending
 
 LEVEL_KEYS = ("district", "township", "community", "grid")
 PRESETS = ("preset_12m", "preset_this_year", "preset_last_year", "preset_90d", "preset_30d", "preset_custom")
@@ -23,7 +24,7 @@ PRESETS = ("preset_12m", "preset_this_year", "preset_last_year", "preset_90d", "
 
 @dataclass
 class Filters:
-    """What the page shows: a region, a period, a collective-economy year, a language."""
+    """What the page shows: a region, a period, a collective-economy year, a language, and for whom."""
 
     db: Path
     region: str
@@ -33,9 +34,14 @@ class Filters:
     lang: str
     kiosk: bool = False
     rotate: int | None = None
-    scope: str | None = None
-    region_ok: bool = True
+    principal: Principal | None = None
+    # why the region cannot be shown: "unknown_region" or "out_of_scope" (a label key); None: it can
+    region_problem: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def region_ok(self) -> bool:
+        return self.region_problem is None
 
     def period_text(self) -> str:
         return f"{self.start.isoformat()} {t('up_to', self.lang)} {self.end.isoformat()}"
@@ -63,32 +69,32 @@ def url_flags() -> tuple[str, bool, int | None]:
     return lang if lang in LANGS else "zh", params.read_flag("kiosk"), _int_param("rotate")
 
 
-def preset_period(preset: str, latest: dt.date) -> queries.Period | None:
+def preset_period(preset: str, latest: dt.date) -> Period | None:
     """The dates of a period preset, counted back from the latest data day."""
     if preset == "preset_12m":
-        return queries.twelve_months_ending(latest)
+        return twelve_months_ending(latest)
     if preset == "preset_this_year":
-        return queries.Period(dt.date(latest.year, 1, 1), latest)
+        return Period(dt.date(latest.year, 1, 1), latest)
     if preset == "preset_last_year":
-        return queries.Period(dt.date(latest.year - 1, 1, 1), dt.date(latest.year - 1, 12, 31))
+        return Period(dt.date(latest.year - 1, 1, 1), dt.date(latest.year - 1, 12, 31))
     if preset == "preset_90d":
-        return queries.Period(latest - dt.timedelta(days=89), latest)
+        return Period(latest - dt.timedelta(days=89), latest)
     if preset == "preset_30d":
-        return queries.Period(latest - dt.timedelta(days=29), latest)
+        return Period(latest - dt.timedelta(days=29), latest)
     return None
 
 
-def _seed_from_url(db: Path, latest: dt.date, scope: str | None) -> None:
+def _seed_from_url(db: Path, latest: dt.date, scope: str) -> None:
     """Put the URL's filters into the widgets' state, once per session."""
     state = st.session_state
-    region = _param("region") or scope or CITY_CODE
+    region = _param("region") or scope
     state["_url_region"] = region
     _set_region_keys(region)
     start, end = _date_param("from"), _date_param("to")
     state["preset"] = "preset_12m"
     if start and end and start <= end:
         match = next(
-            (p for p in PRESETS[:-1] if preset_period(p, latest) == queries.Period(start, end)),
+            (p for p in PRESETS[:-1] if preset_period(p, latest) == Period(start, end)),
             "preset_custom",
         )
         state["preset"] = match
@@ -117,15 +123,16 @@ def _clear_below(level: str) -> None:
         state[f"region_{lower}"] = ""
 
 
-def _region_widgets(db: Path, lang: str, scope: str | None) -> str:
-    """Cascading selects 区县 → 街镇 → 村社区 → 网格; each is searchable by typing."""
+def _region_widgets(db: Path, lang: str, principal: Principal) -> str:
+    """Cascading selects 区县 → 街镇 → 村社区 → 网格 from the principal's scope down (no select above
+    it); each is searchable by typing."""
     state = st.session_state
-    parent = scope or CITY_CODE
+    parent = principal.scope
     region = parent
     for level, length in zip(LEVEL_KEYS, (6, 9, 12, 15), strict=True):
         if length <= len(parent):
             continue
-        options = ask("children", db, region, scope=scope)
+        options = ask(principal, "children", db, region)
         if options.empty:
             break
         names = dict(zip(options["code"], options["name"], strict=True))
@@ -149,9 +156,12 @@ def _region_widgets(db: Path, lang: str, scope: str | None) -> str:
 def shared_filters(db: Path) -> Filters:
     """Draw the sidebar filters (not in kiosk mode) and return the filters the page applies."""
     state = st.session_state
-    scope = access_scope()
+    principal: Principal | None = state.get("principal")
+    if principal is None:  # nobody signed in: the router shows the sign-in instead of any page
+        st.stop()
+    scope = principal.scope
     lang, kiosk, rotate = url_flags()
-    latest = ask("default_period", db).end
+    latest = ask(principal, "default_period", db).end
     if not state.get("_seeded"):
         _seed_from_url(db, latest, scope)
     if "_drill_to" in state:
@@ -159,13 +169,9 @@ def shared_filters(db: Path) -> Filters:
         state["_url_region"] = None
 
     if kiosk:
-        region = _param("region") or scope or CITY_CODE
+        region = _param("region") or scope
         start, end = _date_param("from"), _date_param("to")
-        period = (
-            queries.Period(start, end)
-            if start and end and start <= end
-            else queries.twelve_months_ending(latest)
-        )
+        period = Period(start, end) if start and end and start <= end else twelve_months_ending(latest)
         year = _int_param("year") or period.end.year
     else:
         with st.sidebar:
@@ -179,10 +185,10 @@ def shared_filters(db: Path) -> Filters:
                 or "zh"
             )
             st.markdown(f"**{t('region', lang)}**")
-            region = _region_widgets(db, lang, scope)
-            # A URL region that the selects cannot show (it does not exist) is kept, so the page says so.
+            region = _region_widgets(db, lang, principal)
+            # A URL region the selects cannot show (unknown, or outside the scope) is kept: the page says so.
             url_region = state.get("_url_region")
-            if url_region and url_region != region and not _exists(db, url_region, scope):
+            if url_region and url_region != region and _region_problem(db, url_region, principal):
                 region = url_region
             preset = st.selectbox(t("period", lang), PRESETS, format_func=lambda p: t(p, lang), key="preset")
             period = preset_period(preset, latest)
@@ -190,28 +196,33 @@ def shared_filters(db: Path) -> Filters:
                 default = state.get("custom_range") or (latest - dt.timedelta(days=364), latest)
                 picked = st.date_input(t("date_range", lang), value=default, key="custom_range")
                 if isinstance(picked, tuple) and len(picked) == 2:
-                    period = queries.Period(*picked)
+                    period = Period(*picked)
                 else:
-                    period = queries.Period(default[0], default[1])
-            years = ask("economy_years", db)
+                    period = Period(default[0], default[1])
+            years = ask(principal, "economy_years", db)
             default_year = period.end.year
             choices = sorted(set(years) | {default_year}, reverse=True)
             if state.get("economy_year") not in choices:
                 state["economy_year"] = default_year
             year = st.selectbox(t("economy_year", lang), choices, key="economy_year")
 
-    region_ok = _exists(db, region, scope)
-    filters = Filters(db, region, period.start, period.end, int(year), lang, kiosk, rotate, scope, region_ok)
+    problem = _region_problem(db, region, principal)
+    filters = Filters(
+        db, region, period.start, period.end, int(year), lang, kiosk, rotate, principal, problem
+    )
     _write_url(filters)
     return filters
 
 
-def _exists(db: Path, code: str, scope: str | None) -> bool:
+def _region_problem(db: Path, code: str, principal: Principal) -> str | None:
+    """Why `code` cannot be shown to the principal (a label key), or None when it can."""
     try:
-        ask("region", db, code, scope=scope)
-    except queries.QueryError:
-        return False
-    return True
+        ask(principal, "region", db, code)
+    except OutOfScope:
+        return "out_of_scope"
+    except QueryError:
+        return "unknown_region"
+    return None
 
 
 def _write_url(filters: Filters) -> None:

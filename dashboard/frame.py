@@ -11,10 +11,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import queries
 from dashboard.data import DEFAULT_DB, ask, database_path
 from dashboard.filters import Filters, drill_to, shared_filters
 from dashboard.labels import t
+from dashboard.queries import QueryError, publication
 from dashboard.text import literal
 
 DEMO_SCALE = 0.02
@@ -93,7 +93,7 @@ def filters_or_stop(db: Path) -> Filters:
     """The shared filters; a database that cannot be read stops the page with a clear message."""
     try:
         return shared_filters(db)
-    except queries.QueryError as exc:
+    except QueryError as exc:
         st.error(literal(f"{t('data_error', 'zh')}{exc}"))
         st.caption(literal(t("data_error", "en") + str(exc)))
         st.stop()
@@ -102,11 +102,11 @@ def filters_or_stop(db: Path) -> Filters:
 
 def watch_publication(db: Path) -> None:
     """Rerun the page when a new database is published, without a reload."""
-    st.session_state.setdefault("_publication", queries.publication(db))
+    st.session_state.setdefault("_publication", publication(db))
 
     @st.fragment(run_every=REFRESH_SECONDS)
     def _watch() -> None:
-        now = queries.publication(db)
+        now = publication(db)
         if now != st.session_state["_publication"]:
             st.session_state["_publication"] = now
             st.rerun(scope="app")
@@ -115,10 +115,11 @@ def watch_publication(db: Path) -> None:
 
 
 def shown_region(filters: Filters) -> str:
-    """The region on screen: the filter's, or in rotation the child whose turn it is."""
+    """The region on screen: the filter's, or in rotation the child whose turn it is (children of a region
+    in scope are in scope)."""
     if not filters.rotate or not filters.region_ok:
         return filters.region
-    kids = ask("children", filters.db, filters.region, scope=filters.scope)
+    kids = ask(filters.principal, "children", filters.db, filters.region)
     if kids.empty:
         return filters.region
     index = st.session_state.get("_rotation", 0) % len(kids)
@@ -145,9 +146,19 @@ def rotation(filters: Filters) -> None:
     _step()
 
 
+def stop_unless_shown(filters: Filters, page_title: str, code: str) -> None:
+    """A region that does not exist, or lies outside the principal's scope, stops the page with its
+    message (无权查看 for the latter) before any figure of it is drawn."""
+    if filters.region_ok:
+        return
+    title_bar(filters, page_title, code)
+    st.error(literal(f"{t(filters.region_problem or 'unknown_region', filters.lang)}{code}"))
+    st.stop()
+
+
 def title_bar(filters: Filters, page_title: str, region_name: str, crumbs: str = "") -> None:
     """Page title, region, period, the demo label and the time of publication. User text is escaped."""
-    info = ask("build_info", filters.db)
+    info = ask(filters.principal, "build_info", filters.db)
     lang = filters.lang
     published = info.get("published_at")
     published_text = published.strftime("%Y-%m-%d %H:%M") if isinstance(published, dt.datetime) else "—"
@@ -164,8 +175,9 @@ def title_bar(filters: Filters, page_title: str, region_name: str, crumbs: str =
 
 
 def breadcrumb(filters: Filters, code: str) -> None:
-    """Buttons from the city down to the region; clicking one climbs back up."""
-    path = ask("ancestors", filters.db, code)
+    """Buttons from the principal's scope down to the region (none above the scope); clicking one
+    climbs back up."""
+    path = ask(filters.principal, "ancestors", filters.db, code)
     if len(path) <= 1:
         return
     columns = st.columns(len(path) + 4, gap="small")

@@ -116,7 +116,10 @@ UI: dict[str, tuple[str, str]] = {
     "building_demo": ("正在生成示例数据库…", "Building the demo database…"),
     "unknown_region": ("区划代码不存在：", "No such region: "),
     "out_of_scope": ("无权查看：", "Not authorised: "),
-    "report_needs_analyst": ("无权查看：报告仅限分析及以上角色", "Not authorised: reports need the analyst role"),
+    "report_needs_analyst": (
+        "无权查看：报告仅限分析及以上角色",
+        "Not authorised: reports need the analyst role",
+    ),
     "withheld_note": (
         "“…”：为防止由合计推算出“<5”的数值而一并隐去",
         "“…”: withheld so that no “<5” can be worked out from the totals",

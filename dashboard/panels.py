@@ -10,12 +10,14 @@ import plotly.graph_objects as go
 import pydeck as pdk
 import streamlit as st
 
-from dashboard import frame
+from dashboard import charts, frame
+from dashboard.access import Principal
 from dashboard.cards import build_cards
 from dashboard.data import ask
+from dashboard.downloads import may_download
 from dashboard.filters import Filters, drill_to, page_choice
-from dashboard.labels import enum_label, t
-from dashboard.text import literal
+from dashboard.labels import KPI_LABELS, enum_label, kpi_label, t
+from dashboard.queries import SUPPRESSED_TEXT, WITHHELD_TEXT
 
 CardSpec = tuple[tuple[str, str, str, int], ...]
 # More than six cards in a row: smaller type, so that the fixed Chinese labels fit.
@@ -29,18 +31,23 @@ COMPACT_CARDS_CSS = """
 </style>
 """
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+# A viewer may not download: the chart's own "download as PNG" goes too.
+VIEWER_PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d", "toImage"]}
+
+
+def plotly_config(principal: Principal | None) -> dict:
+    """The chart toolbar a principal gets: without the image download for a viewer."""
+    return PLOTLY_CONFIG if may_download(principal) else VIEWER_PLOTLY_CONFIG
 
 
 def page_start(title_key: str) -> tuple[Filters, str, dict]:
-    """The filters, the region code and its row; a region that does not exist stops the page with a message."""
+    """The filters, the region code and its row; a region that does not exist or lies outside the
+    principal's scope stops the page with a message."""
     filters: Filters = st.session_state["filters"]
     lang = filters.lang
     code = filters.region
-    if not filters.region_ok:
-        frame.title_bar(filters, t(title_key, lang), code)
-        st.error(literal(f"{t('unknown_region', lang)}{code}"))
-        st.stop()
-    region = ask("region", filters.db, code, scope=filters.scope)
+    frame.stop_unless_shown(filters, t(title_key, lang), code)
+    region = ask(filters.principal, "region", filters.db, code)
     frame.title_bar(filters, t(title_key, lang), region["name"])
     frame.breadcrumb(filters, code)
     return filters, code, region
@@ -49,13 +56,13 @@ def page_start(title_key: str) -> tuple[Filters, str, dict]:
 def kpi_row(filters: Filters, code: str, spec: CardSpec) -> tuple[dict, dict]:
     """The page's KPI cards, from the same KPI object as the overview and the `kpi` command."""
     current, previous = ask(
+        filters.principal,
         "kpis_with_previous",
         filters.db,
         code,
         filters.start,
         filters.end,
         year=filters.year,
-        scope=filters.scope,
     )
     if len(spec) > 6:
         st.html(COMPACT_CARDS_CSS)
@@ -126,13 +133,14 @@ def table_behind(table: pd.DataFrame, lang: str, key: str) -> None:
 def chart(fig: go.Figure, table: pd.DataFrame, key: str, lang: str, drill_from: str | None = None) -> None:
     """A plotly chart with its table; with `drill_from`, a click on a bar carrying a region code below that
     region drills into it. The key holds the region, so a drilled page starts with nothing selected."""
+    config = plotly_config(st.session_state["filters"].principal)
     if drill_from:
         event = st.plotly_chart(
-            fig, key=f"{key}_{drill_from}", on_select="rerun", selection_mode="points", config=PLOTLY_CONFIG
+            fig, key=f"{key}_{drill_from}", on_select="rerun", selection_mode="points", config=config
         )
         _drill(picked_region(plotly_codes(event), drill_from))
     else:
-        st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
+        st.plotly_chart(fig, key=key, config=config)
     table_behind(table, lang, key)
 
 
@@ -143,6 +151,37 @@ def region_map(deck: pdk.Deck, table: pd.DataFrame, key: str, lang: str, current
     )
     _drill(picked_region(deck_codes(event), current))
     table_behind(table, lang, key)
+
+
+def table_of(frame: pd.DataFrame, columns: dict, lang: str) -> pd.DataFrame:
+    """`charts.data_table`, with each count the gate hid shown as its text ("<5", or "…" where it was
+    withheld so that no "<5" can be worked out)."""
+    spec, shown = dict(columns), frame.copy()
+    for column, kind in columns.items():
+        text = f"{column}_shown"
+        if text in frame.columns and frame[column].isna().any():
+            label = (
+                kind[1]
+                if isinstance(kind, tuple)
+                else (kpi_label(column, lang) if column in KPI_LABELS else t(column, lang))
+            )
+            shown[column] = frame[text]
+            spec[column] = ("text", label)
+    return charts.data_table(shown, spec, lang)
+
+
+def hidden_note(lang: str, *frames: pd.DataFrame) -> None:
+    """The note under figures of which some are hidden: what "<5" and "…" mean."""
+    texts = {v for f in frames for c in f.columns if c.endswith("_shown") for v in f[c]}
+    if SUPPRESSED_TEXT in texts:
+        st.caption(t("suppression_note", lang))
+    if WITHHELD_TEXT in texts:
+        st.caption(t("withheld_note", lang))
+
+
+def drawable(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The frame for a chart: hidden counts drawn as nothing (0), never as their value."""
+    return frame.assign(**{c: frame[c].astype("Float64").fillna(0) for c in columns if c in frame.columns})
 
 
 def duration(hours: float, lang: str) -> str:

@@ -1,9 +1,11 @@
 """The report of a region and period: cover, KPI table with changes, summary, charts, map, ranking.
 
 `build_report` gathers the figures into a model (the numbers are those `queries.kpis` returns, the
-charts those the pages draw); `render` turns the model into a PDF, one self-contained HTML file or
-an Excel workbook; `write_report` does both and writes the file atomically, so a failure leaves no
-partial file behind. No Streamlit calls here.
+charts those the pages draw), asking through the gate for the principal it is made for: a region
+outside the principal's scope gives nothing, and small counts are hidden as on the pages. `render`
+turns the model into a PDF, one self-contained HTML file or an Excel workbook; `write_report` does
+both and writes the file atomically, so a failure leaves no partial file behind. No Streamlit calls
+here.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import charts, export, queries
+from dashboard import charts, export
 from dashboard import format as fmt
+from dashboard.access import Principal
 from dashboard.labels import enum_label, kpi_label, level_label, t
+from dashboard.queries import OPERATOR, SUPPRESSED_TEXT, DateLike, Gate, Period
 from pipelines.contract import TAGS
 
 FORMATS = ("pdf", "html", "xlsx")
@@ -47,8 +51,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PDF_TIMEOUT_MS = 120_000
-SMALL_UNIT_LENGTH = 12  # communities and grids: special-care counts below 5 are shown as "<5"
-SUPPRESS_BELOW = 5
+SMALL_UNIT_LENGTH = 12  # communities and grids: the gate hides special-care counts below 5
 QUERY_THREADS = 4
 
 
@@ -114,10 +117,10 @@ class Context:
 
     db: str | os.PathLike
     code: str
-    period: queries.Period
+    period: Period
     year: int
     lang: str
-    scope: str | None
+    gate: Gate
     current: dict
     ranking: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -160,16 +163,20 @@ def _change_text(kind: str, current: float | None, previous: float | None, lang:
     return fmt.change_relative(current, previous) or "—"
 
 
-def _suppressed(kind: str, value: float | None, small_unit: bool) -> bool:
-    return kind == "care" and small_unit and value is not None and value < SUPPRESS_BELOW
+def _suppressed(kind: str, value: float | None) -> bool:
+    """A special-care count the gate hid (it leaves None only there)."""
+    return kind == "care" and value is None
 
 
 def kpi_rows(current: dict, previous: dict, lang: str = "zh", small_unit: bool = False) -> list[dict]:
-    """The KPI table: every KPI of SPEC section 6 with the previous period's value and the change."""
+    """The KPI table: every KPI of SPEC section 6 with the previous period's value and the change.
+
+    `current` and `previous` come through the gate: a hidden special-care count is None, shown "<5".
+    `small_unit` is kept for callers; the gate has already decided what is hidden."""
     rows = []
     for section, key, kind in KPI_ROWS:
         now, before = _value(current, section, key), _value(previous, section, key)
-        hidden_now, hidden_before = _suppressed(kind, now, small_unit), _suppressed(kind, before, small_unit)
+        hidden_now, hidden_before = _suppressed(kind, now), _suppressed(kind, before)
         rows.append(
             {
                 "domain_key": section,
@@ -179,8 +186,8 @@ def kpi_rows(current: dict, previous: dict, lang: str = "zh", small_unit: bool =
                 "label": _label(key, lang),
                 "current": None if hidden_now else now,
                 "previous": None if hidden_before else before,
-                "current_text": f"<{SUPPRESS_BELOW}" if hidden_now else figure_text(kind, now, lang),
-                "previous_text": f"<{SUPPRESS_BELOW}" if hidden_before else figure_text(kind, before, lang),
+                "current_text": SUPPRESSED_TEXT if hidden_now else figure_text(kind, now, lang),
+                "previous_text": SUPPRESSED_TEXT if hidden_before else figure_text(kind, before, lang),
                 "change_text": "—" if hidden_now or hidden_before else _change_text(kind, now, before, lang),
             }
         )
@@ -307,7 +314,7 @@ def _has_rows(frame: pd.DataFrame, value: str | None = None) -> bool:
 def _population_charts(ctx: Context) -> list[Chart]:
     lang, light = ctx.lang, True
     found = []
-    pyramid = queries.age_pyramid(ctx.db, ctx.code, ctx.period.end, scope=ctx.scope)
+    pyramid = ctx.gate.ask("age_pyramid", ctx.db, ctx.code, ctx.period.end)
     if _has_rows(pyramid, "residents"):
         found.append(
             Chart(
@@ -317,7 +324,7 @@ def _population_charts(ctx: Context) -> list[Chart]:
                 pyramid,
             )
         )
-    composition = queries.population_composition(ctx.db, ctx.code, scope=ctx.scope)
+    composition = ctx.gate.ask("population_composition", ctx.db, ctx.code)
     if _has_rows(composition, "residents"):
         figure = charts.share_donut(composition, "residence_type", "residents", lang, light=light)
         found.append(Chart("composition", t("composition", lang), figure, composition))
@@ -327,7 +334,7 @@ def _population_charts(ctx: Context) -> list[Chart]:
         if _has_rows(data, "residents"):
             figure = charts.category_bars(data, "tag", value="residents", lang=lang, light=light)
             found.append(Chart("special_care", kpi_label("special_care", lang), figure, data))
-    by_child = queries.population_by_child(ctx.db, ctx.code, ctx.period.end, scope=ctx.scope)
+    by_child = ctx.gate.ask("population_by_child", ctx.db, ctx.code, ctx.period.end)
     if len(by_child) >= 2:
         figure = charts.rate_dots(by_child, ["elderly_share", "floating_share"], lang, light=light)
         found.append(Chart("population_by_child", t("child_population_shares", lang), figure, by_child))
@@ -337,7 +344,7 @@ def _population_charts(ctx: Context) -> list[Chart]:
 def _housing_charts(ctx: Context) -> list[Chart]:
     lang, light = ctx.lang, True
     found = []
-    mix = queries.housing_mix(ctx.db, ctx.code, scope=ctx.scope)
+    mix = ctx.gate.ask("housing_mix", ctx.db, ctx.code)
     if _has_rows(mix, "units"):
         figure = charts.stacked_bars(
             mix,
@@ -350,7 +357,7 @@ def _housing_charts(ctx: Context) -> list[Chart]:
             y_title=kpi_label("units", lang),
         )
         found.append(Chart("housing_mix", t("units_by_type", lang), figure, mix))
-    by_child = queries.housing_by_child(ctx.db, ctx.code, scope=ctx.scope)
+    by_child = ctx.gate.ask("housing_by_child", ctx.db, ctx.code)
     if len(by_child) >= 2 and _has_rows(by_child, "units"):
         figure = charts.rate_dots(by_child, ["rental_share", "vacancy_rate"], lang, light=light)
         found.append(Chart("housing_by_child", t("housing_by_child", lang), figure, by_child))
@@ -359,14 +366,14 @@ def _housing_charts(ctx: Context) -> list[Chart]:
 
 def _events_charts(ctx: Context) -> list[Chart]:
     lang, light = ctx.lang, True
-    db, code, start, end, scope = ctx.db, ctx.code, ctx.period.start, ctx.period.end, ctx.scope
-    trend = queries.event_trend(db, code, start, end, scope=scope)
+    db, code, start, end, ask = ctx.db, ctx.code, ctx.period.start, ctx.period.end, ctx.gate.ask
+    trend = ask("event_trend", db, code, start, end)
     found = [Chart("trend", t("trend", lang), charts.trend_chart(trend, lang, light=light), trend)]
     if not ctx.current["events"]["total"]:
         return found
-    funnel = queries.events_funnel(db, code, start, end, scope=scope)
+    funnel = ask("events_funnel", db, code, start, end)
     found.append(Chart("funnel", t("funnel", lang), charts.funnel_chart(funnel, lang, light=light), funnel))
-    by_category = queries.event_rates_by_category(db, code, start, end, scope=scope)
+    by_category = ask("event_rates_by_category", db, code, start, end)
     if _has_rows(by_category, "resolved"):
         found.append(
             Chart(
@@ -376,7 +383,7 @@ def _events_charts(ctx: Context) -> list[Chart]:
                 by_category,
             )
         )
-    chain = queries.resolution_chain(db, code, start, end, scope=scope)
+    chain = ask("resolution_chain", db, code, start, end)
     if _has_rows(chain, "events"):
         found.append(
             Chart(
@@ -386,7 +393,7 @@ def _events_charts(ctx: Context) -> list[Chart]:
                 chain,
             )
         )
-    satisfaction = queries.satisfaction_mix(db, code, start, end, scope=scope)
+    satisfaction = ask("satisfaction_mix", db, code, start, end)
     rated = satisfaction[satisfaction["satisfaction"] != "unrated"]
     if _has_rows(rated, "events"):
         figure = charts.share_donut(rated, "satisfaction", "events", lang, light=light)
@@ -403,17 +410,17 @@ def _events_charts(ctx: Context) -> list[Chart]:
 
 def _economy_charts(ctx: Context) -> list[Chart]:
     lang, light, year = ctx.lang, True, ctx.year
-    villages = queries.economy_villages(ctx.db, ctx.code, year, scope=ctx.scope)
+    villages = ctx.gate.ask("economy_villages", ctx.db, ctx.code, year)
     if villages.empty:
         return []
     bins = charts.income_bins(villages)
     figure = charts.income_histogram(bins, lang, light=light)
     found = [Chart("income_distribution", t("income_distribution", lang), figure, bins)]
-    kinds = queries.economy_entities(ctx.db, ctx.code, year, scope=ctx.scope)
+    kinds = ctx.gate.ask("economy_entities", ctx.db, ctx.code, year)
     if _has_rows(kinds, "villages"):
         figure = charts.share_donut(kinds, "entity_type", "villages", lang, light=light)
         found.append(Chart("entity_types", t("entity_types", lang), figure, kinds))
-    by_child = queries.economy_by_child(ctx.db, ctx.code, year, scope=ctx.scope)
+    by_child = ctx.gate.ask("economy_by_child", ctx.db, ctx.code, year)
     if len(by_child) >= 2:
         title = (
             f"{t('income_growth', lang)}（{year - 1} → {year}）"
@@ -437,9 +444,9 @@ def _economy_charts(ctx: Context) -> list[Chart]:
 
 def _map_chart(ctx: Context) -> Chart:
     """The static map: the grids' cells coloured by events, the children named."""
-    cells = queries.map_cells(ctx.db, ctx.code, ctx.period.start, ctx.period.end, scope=ctx.scope)
-    labels = queries.child_positions(ctx.db, ctx.code, scope=ctx.scope)
-    outlines = queries.boundaries(ctx.db, list(labels["code"]) if not labels.empty else [])
+    cells = ctx.gate.ask("map_cells", ctx.db, ctx.code, ctx.period.start, ctx.period.end)
+    labels = ctx.gate.ask("child_positions", ctx.db, ctx.code)
+    outlines = ctx.gate.ask("boundaries", ctx.db, list(labels["code"]) if not labels.empty else [])
     figure = export.static_map(cells, labels, "events", ctx.lang, light=True, boundaries=outlines)
     return Chart("map", t("report_map", ctx.lang), figure, cells)
 
@@ -466,31 +473,33 @@ def ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
 def build_report(
     db: str | os.PathLike,
     region: str,
-    start: queries.DateLike,
-    end: queries.DateLike,
+    start: DateLike,
+    end: DateLike,
     year: int | None = None,
     lang: str = "zh",
-    scope: str | None = None,
+    principal: Principal | None = None,
 ) -> dict:
-    """Everything a report shows, for a region, a period and a collective-economy year.
+    """Everything a report shows, for a region, a period and a collective-economy year, as `principal`
+    may see it (default: the operator of the `report` command, the whole city).
 
-    Raises `queries.QueryError` for an unknown region, a region out of scope or a period that ends
-    before it starts.
+    Raises `queries.QueryError` for an unknown region or a period that ends before it starts, and
+    `queries.OutOfScope` for a region outside the principal's scope, before anything is read.
     """
     code = str(region).strip()
-    period = queries.Period.of(start, end)
-    place = queries.region(db, code, scope=scope)
+    period = Period.of(start, end)
+    gate = Gate(principal or OPERATOR)
+    place = gate.ask("region", db, code)
     child_length = {2: 6, 6: 9, 9: 12, 12: 15}.get(len(code))
     child_level = {6: "district", 9: "township", 12: "community", 15: "grid"}.get(child_length or 0)
     # Queries run side by side, each on its own cursor: a report asks some twenty questions.
     with ThreadPoolExecutor(max_workers=QUERY_THREADS) as pool:
-        asked_kpis = pool.submit(queries.kpis_with_previous, db, code, period.start, period.end, year, scope)
-        asked_ranking = pool.submit(queries.ranking, db, code, period.start, period.end, scope=scope)
-        asked_info = pool.submit(queries.build_info, db)
-        asked_path = pool.submit(queries.ancestors, db, code)
+        asked_kpis = pool.submit(gate.ask, "kpis_with_previous", db, code, period.start, period.end, year)
+        asked_ranking = pool.submit(gate.ask, "ranking", db, code, period.start, period.end)
+        asked_info = pool.submit(gate.ask, "build_info", db)
+        asked_path = pool.submit(gate.ask, "ancestors", db, code)
         current, previous = asked_kpis.result()
         ranking = asked_ranking.result()
-        ctx = Context(db, code, period, current["year"], lang, scope, current, ranking)
+        ctx = Context(db, code, period, current["year"], lang, gate, current, ranking)
         asked_charts = {domain: pool.submit(CHART_BUILDERS[domain], ctx) for domain in DOMAINS}
         asked_map = pool.submit(_map_chart, ctx)
         sections = [
@@ -894,12 +903,12 @@ def _warm_up_quietly() -> None:
 def write_report(
     db: str | os.PathLike,
     region: str,
-    start: queries.DateLike,
-    end: queries.DateLike,
+    start: DateLike,
+    end: DateLike,
     out: str | os.PathLike,
     year: int | None = None,
     lang: str = "zh",
-    scope: str | None = None,
+    principal: Principal | None = None,
 ) -> Path:
     """Build the report and write it to `out`, in the format its suffix names (.pdf, .html, .xlsx).
 
@@ -913,7 +922,7 @@ def write_report(
         threading.Thread(target=_warm_up_quietly, name="image-export-warm-up", daemon=True).start()
     printer = PdfPrinter() if output_format == "pdf" else None
     try:
-        model = build_report(db, region, start, end, year=year, lang=lang, scope=scope)
+        model = build_report(db, region, start, end, year=year, lang=lang, principal=principal)
         data = render(model, output_format, printer)
     finally:
         if printer is not None:

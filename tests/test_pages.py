@@ -1,5 +1,6 @@
 """The analyst pages under AppTest: every page at the city, a district and a grid, in both languages,
-without exceptions and with figures that agree with `kpis`."""
+without exceptions and with figures that agree with `kpis` as the gate lets them through; and what a
+principal's scope and role leave on them."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import auth, queries
 from dashboard import format as fmt
-from dashboard import queries
+from dashboard.access import Principal
 from dashboard.cards import build_cards
+from dashboard.filters import Filters
 from dashboard.labels import enum_label, kpi_label, t
 from dashboard.panels import deck_codes, picked_region, plotly_codes
+from dashboard.queries import OPERATOR, Gate, OutOfScope
 from pipelines.contract import TAGS
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -53,9 +57,16 @@ PAGE_CARDS = {
 }
 
 
-def open_page(db, monkeypatch, page: str, **params) -> AppTest:
-    """Run app.py with the URL parameters, then switch to the page and run it."""
+def signed_in(monkeypatch, principal: Principal) -> None:
+    """The session's principal, as the router gets it from the sign-in."""
+    monkeypatch.setattr(auth, "principal", lambda: principal)
+
+
+def open_page(db, monkeypatch, page: str, principal: Principal | None = None, **params) -> AppTest:
+    """Run app.py with the URL parameters (as `principal` when given), then switch to the page and run it."""
     monkeypatch.setenv("YIPING_DB", str(db))
+    if principal is not None:
+        signed_in(monkeypatch, principal)
     at = AppTest.from_file(str(APP), default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = value
@@ -89,8 +100,11 @@ def quiet_grid(demo_db) -> str:
 
 
 def expected_cards(db, page: str, code: str, lang: str, start=None, end=None) -> list[tuple]:
+    """The cards of `kpis` for the page, as the gate lets them through (small counts hidden)."""
     period = queries.default_period(db)
-    current, previous = queries.kpis_with_previous(db, code, start or period.start, end or period.end)
+    current, previous = Gate(OPERATOR).ask(
+        "kpis_with_previous", db, code, start or period.start, end or period.end
+    )
     return [(c.label, c.value, c.delta or "") for c in build_cards(current, previous, lang, PAGE_CARDS[page])]
 
 
@@ -173,7 +187,7 @@ def test_population_suppresses_small_special_care_counts_in_a_community(demo_db,
     at = open_page(demo_db, monkeypatch, "population", region=community)
     assert not at.exception
     cards = {m.label: m.value for m in at.metric}
-    care = queries.special_care(demo_db, community)
+    care = Gate(OPERATOR).ask("special_care", demo_db, community)
     for row in care.itertuples():
         value = cards[enum_label(row.tag)]
         assert value == "<5" or int(value.replace(",", "")) >= 5
@@ -187,21 +201,22 @@ def test_population_suppresses_small_special_care_counts_in_a_community(demo_db,
     assert all(v == "<5" or int(v.replace(",", "")) >= 5 for v in values)
 
 
-def test_special_care_queries_never_return_a_count_below_five_for_small_units(demo_db):
+def test_special_care_through_the_gate_never_shows_a_count_below_five_for_small_units(demo_db):
     sample = queries._fetch_df(
         demo_db,
         "select code, level from regions where level in ('township', 'community') order by code limit 40",
     )
+    gate = Gate(OPERATOR)
     for row in sample.itertuples():
-        children = queries.special_care_by_child(demo_db, row.code)
-        own = queries.special_care(demo_db, row.code)
+        children = gate.ask("special_care_by_child", demo_db, row.code)
+        own = gate.ask("special_care", demo_db, row.code)
         for frame, small in (
             (children, children["level"].isin(["community", "grid"])),
             (own, pd.Series(row.level == "community", index=own.index)),
         ):
             counts = frame["residents"]
             assert not ((counts < 5) & small).fillna(False).any()
-            assert (frame.loc[small & counts.isna(), "residents_shown"] == "<5").all()
+            assert frame.loc[small & counts.isna(), "residents_shown"].isin(["<5", "…"]).all()
         if row.level == "township":
             raw = queries.kpis(demo_db, row.code, "2024-01-01", "2024-12-31")["population"]["special_care"]
             assert dict(zip(own["tag"], own["residents"], strict=True)) == raw
@@ -361,16 +376,86 @@ def test_unknown_region_is_a_message(demo_db, monkeypatch):
         assert not at.metric
 
 
+DISTRICT_ANALYST = Principal("rongchang", "analyst", "500153", "password")
+VIEWER = Principal("wall", "viewer", "500153", "password")
+
+
 def test_scope_confines_the_pages(demo_db, monkeypatch):
+    """A URL edited to a region outside the scope: 无权查看, and no figure of it, on every page."""
+    for page in [*PAGE_CARDS, "overview", "report"]:
+        at = open_page(demo_db, monkeypatch, page, DISTRICT_ANALYST, region="500103")
+        assert not at.exception, at.exception
+        assert [e.value for e in at.error] == [t("out_of_scope") + "500103"], page
+        assert not at.metric and not at.get("plotly_chart") and not at.get("deck_gl_json_chart")
+        assert not at.dataframe
+        assert t("unknown_region") not in " ".join(e.value for e in at.error)
+
+
+def test_the_installation_cap_confines_the_open_demo(demo_db, monkeypatch):
     monkeypatch.setenv("YIPING_SCOPE", "500153")
     for page in PAGE_CARDS:
         at = open_page(demo_db, monkeypatch, page, region="500103")
         assert not at.exception
-        assert at.error and not at.metric
-    with pytest.raises(queries.QueryError):
-        queries.special_care_by_child(demo_db, "500103", scope="500153")
-    with pytest.raises(queries.QueryError):
-        queries.economy_villages(demo_db, "50", 2024, scope="500153")
+        assert [e.value for e in at.error] == [t("out_of_scope") + "500103"]
+        assert not at.metric
+
+
+def test_the_gate_refuses_regions_outside_the_scope(demo_db):
+    gate = Gate(DISTRICT_ANALYST)
+    with pytest.raises(OutOfScope, match="无权查看"):
+        gate.ask("special_care_by_child", demo_db, "500103")
+    with pytest.raises(OutOfScope, match="无权查看"):
+        gate.ask("economy_villages", demo_db, "50", 2024)
+    assert not gate.ask("children", demo_db, "500153").empty
+
+
+def test_a_scoped_principal_starts_at_its_scope_and_cannot_climb_above_it(demo_db, monkeypatch):
+    """No select above the scope, the breadcrumb starts at the scope's region, drilling stays below."""
+    busy_grid = one_value(
+        demo_db,
+        "select grid_code from events where grid_code like '500153%' group by 1 order by count(*) desc, 1 limit 1",
+    )
+    township = Principal("town", "analyst", busy_grid[:9], "password")
+    at = open_page(demo_db, monkeypatch, "population", township)
+    assert not at.exception, at.exception
+    assert at.query_params["region"] == busy_grid[:9]
+    assert [s.key for s in at.selectbox][:1] == ["region_community"]
+    at = open_page(demo_db, monkeypatch, "population", township, region=busy_grid)
+    crumbs = [b.key for b in at.button if str(b.key).startswith("crumb_")]
+    assert crumbs == [f"crumb_{busy_grid[:n]}" for n in (9, 12, 15)]
+
+
+def no_image_download(chart) -> bool:
+    """The chart's toolbar has no "download as PNG": no toolbar, or one without that button."""
+    config = json.loads(chart.proto.config or "{}")
+    return config.get("displayModeBar") is False or "toImage" in config.get("modeBarButtonsToRemove", [])
+
+
+def test_a_viewer_gets_no_downloads_and_no_report(demo_db, monkeypatch):
+    at = open_page(demo_db, monkeypatch, "overview", VIEWER, region="500153")
+    assert not at.exception, at.exception
+    assert at.metric and not at.get("download_button")
+    assert all(no_image_download(chart) for chart in at.get("plotly_chart"))
+    at = open_page(demo_db, monkeypatch, "population", VIEWER, region="500153")
+    assert at.get("plotly_chart") and all(no_image_download(chart) for chart in at.get("plotly_chart"))
+    # the menu has no report for a viewer; the page itself refuses if reached all the same
+    period = queries.default_period(demo_db)
+    at = AppTest.from_file(str(APP.parent / "views" / "report.py"), default_timeout=60)
+    at.session_state["filters"] = Filters(
+        demo_db, "500153", period.start, period.end, period.end.year, "zh", principal=VIEWER
+    )
+    at.run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [t("report_needs_analyst")]
+    assert not at.button and not at.get("download_button") and not at.get("plotly_chart")
+
+
+def test_an_analyst_gets_the_downloads(demo_db, monkeypatch):
+    at = open_page(demo_db, monkeypatch, "overview", DISTRICT_ANALYST, region="500153")
+    assert not at.exception, at.exception
+    assert len(at.get("download_button")) == 10  # trend and ranking: 2 PNG, SVG, CSV, Excel each
+    at = open_page(demo_db, monkeypatch, "population", DISTRICT_ANALYST, region="500153")
+    assert not any(no_image_download(chart) for chart in at.get("plotly_chart"))
 
 
 def test_a_page_opened_by_link_runs_inside_the_frame(demo_db, monkeypatch):

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from inputs import G1, G2, G5, GRIDS, KPI_TABLES, REGIONS, VILLAGES, build_folder, write_folder
 
 from dashboard import queries
-from dashboard.queries import Period, QueryError, kpis, kpis_with_previous
+from dashboard.access import Principal
+from dashboard.queries import Gate, Period, QueryError, kpis, kpis_with_previous
 from pipelines.contract import EVENTS, HOUSING, RESIDENTS, TAGS
 
 NO_CARE = dict.fromkeys(TAGS, 0)
@@ -211,21 +212,27 @@ def test_kpis_take_dates_or_iso_strings(db):
         (G1 + "1", "2023-01-01", "2023-12-31", None, f"区划代码 {G1}1 不存在"),
         # a digit to isdigit(), not to int()
         ("50010²", "2023-01-01", "2023-12-31", None, "区划代码 50010² 不存在"),
-        ("500102", "2023-01-01", "2023-12-31", "500101", "无权查看区划 500102"),
-        ("50", "2023-01-01", "2023-12-31", "500101", "无权查看区划 50"),
+        ("500102", "2023-01-01", "2023-12-31", "500101", "无权查看 500102"),
+        ("50", "2023-01-01", "2023-12-31", "500101", "无权查看 50"),
         ("500101", "2023-12-31", "2023-01-01", None, "晚于"),
         ("500101", "2023-13-01", "2023-12-31", None, "不是 YYYY-MM-DD 格式的日期"),
     ],
 )
 def test_kpi_errors(db, region, start, end, scope, message):
+    """Asked directly (the `kpi` command) or through the gate for a principal: the same refusals, and
+    a region outside the principal's scope is refused as such."""
     with pytest.raises(QueryError, match=message):
-        kpis(db, region, start, end, scope=scope)
+        if scope is None:
+            kpis(db, region, start, end)
+        else:
+            Gate(Principal("someone", "analyst", scope, "password")).ask("kpis", db, region, start, end)
 
 
 def test_kpis_within_scope(db):
-    assert kpis(db, G1, "2023-01-01", "2023-12-31", scope="500101") == kpis(
-        db, G1, "2023-01-01", "2023-12-31"
+    within = Gate(Principal("someone", "analyst", "500101", "password")).ask(
+        "kpis", db, "500101", "2023-01-01", "2023-12-31"
     )
+    assert within == kpis(db, "500101", "2023-01-01", "2023-12-31")
 
 
 def test_missing_database_is_a_query_error(tmp_path):

@@ -20,9 +20,9 @@ CHART_HEIGHT = 400
 RANKED = 20
 
 filters, code, region = panels.page_start("economy_page")
-lang, db, scope, year = filters.lang, filters.db, filters.scope, filters.year
+lang, db, principal, year = filters.lang, filters.db, filters.principal, filters.year
 current, _ = panels.kpi_row(filters, code, CARDS)
-villages = ask("economy_villages", db, code, year, scope=scope)
+villages = ask(principal, "economy_villages", db, code, year)
 if villages.empty:
     st.info(f"{t('no_economy', lang)}（{year}）" if lang == "zh" else f"{t('no_economy', lang)} ({year})")
     st.stop()
@@ -41,7 +41,7 @@ village_columns = {
     "shareholders": "count",
     "dividends_per_shareholder": "money",
 }
-by_child = ask("economy_by_child", db, code, year, scope=scope)
+by_child = ask(principal, "economy_by_child", db, code, year)
 child_columns = {
     "name": "text",
     "villages": "count",
@@ -78,7 +78,7 @@ with distribution:
     )
 with entities:
     st.subheader(t("entity_types", lang))
-    kinds = ask("economy_entities", db, code, year, scope=scope)
+    kinds = ask(principal, "economy_entities", db, code, year)
     panels.chart(
         charts.share_donut(
             kinds, "entity_type", "villages", lang, height=CHART_HEIGHT, empty_message=t("no_economy", lang)

@@ -25,14 +25,14 @@ CHART_HEIGHT = 380
 MAP_HEIGHT = 520
 
 filters, code, region = panels.page_start("events_page")
-lang, db, scope = filters.lang, filters.db, filters.scope
+lang, db, principal = filters.lang, filters.db, filters.principal
 category = panels.enum_choice("category", "category", EVENTS.column("category").enum, lang)
 source = panels.enum_choice("source", "source", EVENTS.column("source").enum, lang)
 chosen = (code, filters.start, filters.end, category, source)
 panels.kpi_row(filters, code, CARDS)
 if category or source:
     st.caption(t("cards_all_events", lang))
-funnel = ask("events_funnel", db, *chosen, scope=scope)
+funnel = ask(principal, "events_funnel", db, *chosen)
 if not funnel["events"].iloc[0]:
     # nothing to break down: one message, not a page of empty charts
     st.info(t("no_events", lang))
@@ -53,7 +53,7 @@ with volume:
         )
         or "category"
     )
-    monthly = ask("events_monthly", db, *chosen, scope=scope)
+    monthly = ask(principal, "events_monthly", db, *chosen)
     months = monthly.assign(month=monthly["month"].astype(str).str[:7])
     panels.chart(
         charts.stacked_bars(
@@ -91,7 +91,7 @@ rate_columns = {"total": "count", "resolved": "count", "resolution_rate": "rate"
 by_child_column, by_category_column = st.columns(2, gap="medium")
 with by_child_column:
     st.subheader(t("rates_by_child", lang))
-    by_child = ask("event_rates_by_child", db, *chosen, scope=scope)
+    by_child = ask(principal, "event_rates_by_child", db, *chosen)
     if by_child.empty:
         st.info(t("no_children_here", lang))
     else:
@@ -107,7 +107,7 @@ with by_child_column:
             lang,
             drill_from=code,
         )
-by_category = ask("event_rates_by_category", db, code, filters.start, filters.end, source, scope=scope)
+by_category = ask(principal, "event_rates_by_category", db, code, filters.start, filters.end, source)
 with by_category_column:
     st.subheader(t("rates_by_category", lang))
     grassroots = {"grassroots_rate": t("category_grassroots_rate", lang)}
@@ -151,7 +151,7 @@ with chain_column:
         else f"{enum_label(chain_category, lang)} · {t('resolution_chain_of', lang)}"
     )
     st.subheader(title)
-    chain = ask("resolution_chain", db, code, filters.start, filters.end, chain_category, source, scope=scope)
+    chain = ask(principal, "resolution_chain", db, code, filters.start, filters.end, chain_category, source)
     panels.chart(
         charts.chain_chart(chain, lang, height=CHART_HEIGHT),
         charts.data_table(
@@ -169,7 +169,7 @@ with chain_column:
     )
 with satisfaction_column:
     st.subheader(t("satisfaction", lang))
-    mix = ask("satisfaction_mix", db, *chosen, scope=scope)
+    mix = ask(principal, "satisfaction_mix", db, *chosen)
     panels.chart(
         charts.share_donut(
             mix[mix["satisfaction"] != "unrated"], "satisfaction", "events", lang, height=CHART_HEIGHT
@@ -202,8 +202,8 @@ with map_column:
         )
         or "events"
     )
-    cells = ask("map_cells", db, *chosen, scope=scope).merge(
-        ask("cell_children", db, code, scope=scope), on="cell", how="left"
+    cells = ask(principal, "map_cells", db, *chosen).merge(
+        ask(principal, "cell_children", db, code), on="cell", how="left"
     )
     cells["tip"] = charts.map_tips(
         cells,
@@ -214,9 +214,9 @@ with map_column:
         ],
         lang,
     )
-    labels = ask("child_positions", db, code, scope=scope)
+    labels = ask(principal, "child_positions", db, code)
     labels = labels.assign(tip=charts.map_tips(labels, [], lang))
-    outlines = ask("boundaries", db, list(labels["code"]) if not labels.empty else [])
+    outlines = ask(principal, "boundaries", db, list(labels["code"]) if not labels.empty else [])
     deck = maps.region_map(
         cells, metric, labels, outlines, height=MAP_HEIGHT, width=700, tooltip_html="{tip}"
     )
@@ -234,7 +234,7 @@ with map_column:
     panels.region_map(deck, map_table, "events_map", lang, code, MAP_HEIGHT)
 with overdue_column:
     st.subheader(t("overdue_list", lang))
-    overdue = ask("overdue_events", db, *chosen, scope=scope)
+    overdue = ask(principal, "overdue_events", db, *chosen)
     if overdue.empty:
         st.info(t("no_overdue", lang))
     else:

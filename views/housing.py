@@ -19,7 +19,7 @@ CARDS = (
 MAP_HEIGHT = 520
 
 filters, code, region = panels.page_start("housing_page")
-lang, db, scope = filters.lang, filters.db, filters.scope
+lang, db, principal = filters.lang, filters.db, filters.principal
 building_type = panels.enum_choice(
     "building_type", "building_type", HOUSING.column("building_type").enum, lang
 )
@@ -33,7 +33,7 @@ if not current["housing"]["units"]:
 left, right = st.columns(2, gap="medium")
 with left:
     st.subheader(t("units_by_type", lang))
-    mix = ask("housing_mix", db, code, building_type, scope=scope)
+    mix = ask(principal, "housing_mix", db, code, building_type)
     panels.chart(
         charts.stacked_bars(
             mix,
@@ -54,7 +54,7 @@ with left:
     )
 with right:
     st.subheader(t("housing_age", lang))
-    age = ask("housing_age", db, code, building_type, scope=scope)
+    age = ask(principal, "housing_age", db, code, building_type)
     decades = {
         d: (f"{int(d)}s" if lang == "en" else f"{int(d)}年代") if pd.notna(d) else t("unknown", lang)
         for d in age["built_decade"].unique()
@@ -78,7 +78,7 @@ with right:
         lang,
     )
 
-by_child = ask("housing_by_child", db, code, building_type, scope=scope)
+by_child = ask(principal, "housing_by_child", db, code, building_type)
 shares, map_column = st.columns([1, 1.1], gap="medium")
 with shares:
     st.subheader(t("housing_by_child", lang))
@@ -107,9 +107,9 @@ with shares:
         )
 with map_column:
     st.subheader(t("rental_map", lang))
-    cells = ask("housing_cells", db, code, building_type, scope=scope)
-    people = ask("population_cells", db, code, scope=scope).assign(events=0, overdue=0)
-    owners = ask("cell_children", db, code, scope=scope)
+    cells = ask(principal, "housing_cells", db, code, building_type)
+    people = ask(principal, "population_cells", db, code).assign(events=0, overdue=0)
+    owners = ask(principal, "cell_children", db, code)
     cells = (
         cells.merge(people[["cell", "events", "residents", "overdue"]], on="cell", how="left")
         .merge(owners, on="cell", how="left")
@@ -124,9 +124,9 @@ with map_column:
         ],
         lang,
     )
-    labels = ask("child_positions", db, code, scope=scope)
+    labels = ask(principal, "child_positions", db, code)
     labels = labels.assign(tip=charts.map_tips(labels, [], lang))
-    outlines = ask("boundaries", db, list(labels["code"]) if not labels.empty else [])
+    outlines = ask(principal, "boundaries", db, list(labels["code"]) if not labels.empty else [])
     deck = maps.region_map(
         cells, "rental_percent", labels, outlines, height=MAP_HEIGHT, width=760, tooltip_html="{tip}"
     )

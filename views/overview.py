@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, frame, maps, queries
+from dashboard import charts, frame, maps
 from dashboard import format as fmt
 from dashboard.cards import build_cards
-from dashboard.data import ask
+from dashboard.data import ask, ask_now
 from dashboard.downloads import chart_downloads
 from dashboard.filters import Filters, drill_to
 from dashboard.labels import enum_label, kpi_label, t
-from dashboard.text import literal
+from dashboard.queries import MAP_METRICS
 
 filters: Filters = st.session_state["filters"]
-lang = filters.lang
+lang, principal = filters.lang, filters.principal
 frame.rotation(filters)
 code = frame.shown_region(filters)
+frame.stop_unless_shown(filters, t("overview", lang), code)
 
-if not filters.region_ok:
-    frame.title_bar(filters, t("overview", lang), code)
-    st.error(literal(f"{t('unknown_region', lang)}{code}"))
-    st.stop()
-
-region = ask("region", filters.db, code, scope=filters.scope)
+region = ask(principal, "region", filters.db, code)
 frame.title_bar(filters, t("overview", lang), region["name"])
 
 # ------------------------------------------------------------------------------------ KPIs
 current, previous = ask(
-    "kpis_with_previous", filters.db, code, filters.start, filters.end, year=filters.year, scope=filters.scope
+    principal, "kpis_with_previous", filters.db, code, filters.start, filters.end, year=filters.year
 )
 cards = build_cards(current, previous, lang)
 for row in (cards[:6], cards[6:]):
@@ -46,7 +42,7 @@ with map_column:
     metric = (
         st.segmented_control(
             t("map_metric", lang),
-            queries.MAP_METRICS,
+            MAP_METRICS,
             format_func=lambda m: t(f"metric_{m}", lang),
             default="events",
             key="overview_map_metric",
@@ -54,9 +50,9 @@ with map_column:
         )
         or "events"
     )
-    cells = ask("map_cells", filters.db, code, filters.start, filters.end, scope=filters.scope)
-    labels = ask("child_positions", filters.db, code, scope=filters.scope)
-    outlines = ask("boundaries", filters.db, list(labels["code"]) if not labels.empty else [])
+    cells = ask(principal, "map_cells", filters.db, code, filters.start, filters.end)
+    labels = ask(principal, "child_positions", filters.db, code)
+    outlines = ask(principal, "boundaries", filters.db, list(labels["code"]) if not labels.empty else [])
     tooltip = (
         f"{t('metric_events', lang)}: {{events}}<br/>{kpi_label('residents', lang)}: {{residents}}"
         f"<br/>{t('metric_overdue', lang)}: {{overdue}}"
@@ -69,13 +65,20 @@ with map_column:
 # ------------------------------------------------------------------------ trend and ranking
 with middle_column:
     st.subheader(t("trend", lang))
-    trend = ask("event_trend", filters.db, code, filters.start, filters.end, scope=filters.scope)
+    trend = ask(principal, "event_trend", filters.db, code, filters.start, filters.end)
     trend_figure = charts.trend_chart(trend, lang, height=250)
     st.plotly_chart(trend_figure, key="overview_trend", config={"displayModeBar": False})
     if not filters.kiosk:
-        chart_downloads(trend_figure, trend, f"{region['name']} · {t('trend', lang)}", lang)
+        chart_downloads(
+            principal,
+            trend_figure,
+            trend,
+            f"{region['name']} · {t('trend', lang)}",
+            lang,
+            target=f"overview:{code}:trend",
+        )
     st.subheader(t("ranking", lang))
-    ranking = ask("ranking", filters.db, code, filters.start, filters.end, scope=filters.scope)
+    ranking = ask(principal, "ranking", filters.db, code, filters.start, filters.end)
     if ranking.empty:
         st.info(t("no_children", lang))
     else:
@@ -121,10 +124,12 @@ with middle_column:
             st.rerun()
         if not filters.kiosk:
             chart_downloads(
+                principal,
                 charts.ranking_chart(ranking, "resolution_rate", lang),
                 table,
                 f"{region['name']} · {t('ranking', lang)}",
                 lang,
+                target=f"overview:{code}:ranking",
             )
 
 # ------------------------------------------------------------------------------ event sheet
@@ -133,9 +138,7 @@ with sheet_column:
 
     @st.fragment(run_every=frame.REFRESH_SECONDS)
     def event_sheet() -> None:
-        sheet = queries.event_sheet(
-            filters.db, code, filters.start, filters.end, limit=16, scope=filters.scope
-        )
+        sheet = ask_now(principal, "event_sheet", filters.db, code, filters.start, filters.end, limit=16)
         if sheet.empty:
             st.info(t("no_events", lang))
             return

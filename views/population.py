@@ -19,19 +19,18 @@ CARDS = (
 MAP_HEIGHT = 520
 
 filters, code, region = panels.page_start("population_page")
-lang, db, scope = filters.lang, filters.db, filters.scope
+lang, db, principal = filters.lang, filters.db, filters.principal
 current, _ = panels.kpi_row(filters, code, CARDS)
 
-# Special-care counts come suppressed from the data layer ("<5" in communities and grids).
-care = ask("special_care", db, code, scope=scope)
+# Counts about people come through the gate with the small ones hidden ("<5" in communities and grids).
+care = ask(principal, "special_care", db, code)
 st.markdown(f"**{kpi_label('special_care', lang)}**")
 for column, row in zip(st.columns(len(care), gap="small"), care.itertuples(), strict=True):
     column.metric(
         enum_label(row.tag, lang),
         row.residents_shown if pd.isna(row.residents) else fmt.count(row.residents, lang),
     )
-if (care["residents_shown"] == "<5").any():
-    st.caption(t("suppression_note", lang))
+panels.hidden_note(lang, care)
 
 if not current["population"]["residents"]:
     st.info(t("no_residents", lang))
@@ -40,36 +39,34 @@ if not current["population"]["residents"]:
 left, middle, right = st.columns([1.05, 0.8, 1.25], gap="medium")
 with left:
     st.subheader(t("age_pyramid", lang))
-    pyramid = ask("age_pyramid", db, code, filters.end, scope=scope)
+    pyramid = ask(principal, "age_pyramid", db, code, filters.end)
     panels.chart(
-        charts.age_pyramid_chart(pyramid, lang, height=MAP_HEIGHT - 40),
-        charts.data_table(pyramid, {"age_group": "text", "gender": "enum", "residents": "count"}, lang),
+        charts.age_pyramid_chart(panels.drawable(pyramid, "residents"), lang, height=MAP_HEIGHT - 40),
+        panels.table_of(pyramid, {"age_group": "text", "gender": "enum", "residents": "count"}, lang),
         "population_pyramid",
         lang,
     )
 with middle:
     st.subheader(t("composition", lang))
-    composition = ask("population_composition", db, code, scope=scope)
+    composition = ask(principal, "population_composition", db, code)
     panels.chart(
         charts.share_donut(
-            composition,
+            panels.drawable(composition, "residents"),
             "residence_type",
             "residents",
             lang,
             height=MAP_HEIGHT - 40,
             empty_message=t("no_residents", lang),
         ),
-        charts.data_table(
-            composition, {"residence_type": "enum", "residents": "count", "share": "rate"}, lang
-        ),
+        panels.table_of(composition, {"residence_type": "enum", "residents": "count", "share": "rate"}, lang),
         "population_composition",
         lang,
     )
 with right:
     st.subheader(t("density_map", lang))
     # the map builder also takes event columns; this map has none, so the period never redraws it
-    cells = ask("population_cells", db, code, scope=scope).assign(events=0, overdue=0)
-    owners = ask("cell_children", db, code, scope=scope)
+    cells = ask(principal, "population_cells", db, code).assign(events=0, overdue=0)
+    owners = ask(principal, "cell_children", db, code)
     cells = cells.merge(owners, on="cell", how="left")
     cells["tip"] = charts.map_tips(
         cells,
@@ -79,13 +76,13 @@ with right:
         ],
         lang,
     )
-    labels = ask("child_positions", db, code, scope=scope)
+    labels = ask(principal, "child_positions", db, code)
     labels = labels.assign(tip=charts.map_tips(labels, [], lang))
-    outlines = ask("boundaries", db, list(labels["code"]) if not labels.empty else [])
+    outlines = ask(principal, "boundaries", db, list(labels["code"]) if not labels.empty else [])
     deck = maps.region_map(
         cells, "density", labels, outlines, height=MAP_HEIGHT, width=620, tooltip_html="{tip}"
     )
-    map_table = charts.data_table(
+    map_table = panels.table_of(
         cells.sort_values("density", ascending=False),
         {
             "name": ("text", t("sub_region", lang)),
@@ -96,7 +93,7 @@ with right:
     )
     panels.region_map(deck, map_table, "population_map", lang, code, MAP_HEIGHT)
 
-by_child = ask("population_by_child", db, code, filters.end, scope=scope)
+by_child = ask(principal, "population_by_child", db, code, filters.end)
 if by_child.empty:
     st.info(t("no_children_here", lang))
 else:
@@ -108,7 +105,7 @@ else:
             charts.rate_dots(
                 by_child, ["elderly_share", "floating_share"], lang, empty_message=t("no_residents", lang)
             ),
-            charts.data_table(
+            panels.table_of(
                 by_child,
                 {
                     "name": "text",
@@ -125,12 +122,12 @@ else:
         )
     with care_column:
         st.subheader(t("special_care_by_child", lang))
-        care_by_child = ask("special_care_by_child", db, code, scope=scope)
+        care_by_child = ask(principal, "special_care_by_child", db, code)
         wide = care_by_child.pivot(index=["code", "name"], columns="tag", values="residents_shown")
         wide = wide.reindex(columns=list(dict.fromkeys(care_by_child["tag"]))).reset_index()
         table = charts.data_table(wide, {"name": ("text", t("sub_region", lang))}, lang)
         for tag in wide.columns[2:]:
             table[enum_label(tag, lang)] = wide[tag].to_numpy()
         panels.chart(charts.special_care_heatmap(care_by_child, lang), table, "population_care", lang)
-        if care_by_child["residents"].isna().any():
-            st.caption(t("suppression_note", lang))
+        panels.hidden_note(lang, care_by_child)
+panels.hidden_note(lang, pyramid, composition, cells, by_child)

@@ -7,26 +7,29 @@ import html
 import pandas as pd
 import streamlit as st
 
-from dashboard import frame, queries, report
+from dashboard import auth, frame, report
+from dashboard.access import Principal
 from dashboard.data import ask
-from dashboard.downloads import file_stem
+from dashboard.downloads import file_stem, may_download, record_download
 from dashboard.export import ExportError, column_label, readable
 from dashboard.filters import Filters
 from dashboard.labels import t
+from dashboard.queries import publication
 from dashboard.text import literal
 
 FORMAT_NAMES = {"pdf": "PDF", "html": "HTML", "xlsx": "Excel"}
 
 filters: Filters = st.session_state["filters"]
-lang = filters.lang
+lang, principal = filters.lang, filters.principal
 code = filters.region
 
-if not filters.region_ok:
-    frame.title_bar(filters, t("report_page", lang), code)
-    st.error(literal(f"{t('unknown_region', lang)}{code}"))
+if not may_download(principal):  # reports are for analysts and above, whatever the menu shows
+    frame.title_bar(filters, t("report_page", lang), "")
+    st.error(t("report_needs_analyst", lang))
     st.stop()
+frame.stop_unless_shown(filters, t("report_page", lang), code)
 
-region = ask("region", filters.db, code, scope=filters.scope)
+region = ask(principal, "region", filters.db, code)
 frame.title_bar(filters, t("report_page", lang), region["name"])
 frame.breadcrumb(filters, code)
 st.caption(t("report_intro", lang))
@@ -34,20 +37,22 @@ st.caption(t("report_intro", lang))
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
 def report_model(
-    db: str, publication: tuple[int, int], code: str, start, end, year: int, lang: str, scope: str | None
+    db: str, published: tuple[int, int], code: str, start, end, year: int, lang: str, scope: str
 ) -> dict:
-    return report.build_report(db, code, start, end, year=year, lang=lang, scope=scope)
+    # what the gate lets through depends on the scope alone, not on who asks
+    who = Principal(name="", role="analyst", scope=scope, via="report")
+    return report.build_report(db, code, start, end, year=year, lang=lang, principal=who)
 
 
 model = report_model(
     str(filters.db),
-    queries.publication(filters.db),
+    publication(filters.db),
     code,
     filters.start,
     filters.end,
     filters.year,
     lang,
-    filters.scope,
+    principal.scope,
 )
 
 # ------------------------------------------------------------------------------ generate
@@ -63,7 +68,7 @@ chosen = (
 )
 request = (
     str(filters.db),
-    queries.publication(filters.db),
+    publication(filters.db),
     code,
     filters.start,
     filters.end,
@@ -81,6 +86,7 @@ if columns[0].button(t("generate_report", lang), type="primary", icon=":material
             st.error(literal(f"{t('report_failed', lang)}{exc}"))
             data = None
     if data is not None:
+        auth.record("report", target=f"report:{code}:{chosen}")
         name = f"{file_stem(region['name'])}_{filters.start.isoformat()}_{filters.end.isoformat()}.{chosen}"
         ready = st.session_state["report_file"] = (request, data, name)
 if ready and ready[0] == request:
@@ -90,7 +96,8 @@ if ready and ready[0] == request:
         file_name=ready[2],
         mime=report.MIME_TYPES[chosen],
         icon=":material/download:",
-        on_click="ignore",
+        on_click=record_download,
+        args=(f"report:{code}:{chosen}",),
     )
 
 # ------------------------------------------------------------------------------- preview

@@ -1,0 +1,420 @@
+"""The gate: every question a page asks passes here, and here scope and suppression apply.
+
+A page never calls a query function itself. It asks by name, with the principal:
+
+    from dashboard.data import ask                        # cached, for pages
+    current, previous = ask(principal, "kpis_with_previous", db, code, start, end)
+
+    Gate(principal).ask("age_pyramid", db, code, end)     # uncached, e.g. for a report
+
+On the way in, the gate
+- refuses a name that no query registered (`@regional("code")` or `@general` on the function);
+- checks the region argument of a regional query against the principal's scope before the query
+  runs: a region outside it raises `OutOfScope` (无权查看 …) and nothing is read.
+
+On the way out, it
+- drops rows of regions outside the scope (the breadcrumb starts at the scope's own region);
+- hides small counts about people in units smaller than a township (SPEC section 7): a count below 5
+  is shown as "<5", and further cells are withheld ("…") until no hidden count follows from shown
+  figures by one subtraction: a total minus the rest of its row, its column, or a parent's figure
+  minus its other children (`protect`, `suppress_table`). Each query that returns such counts has
+  its rule in `RULES` below.
+
+Operator commands (the `kpi` and `report` commands, the benchmarks) call the functions directly, or
+ask as `OPERATOR`, who sees the whole city with the same suppression.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboard.access import Principal
+from dashboard.queries.common import SMALL_UNIT_LEVELS, SUPPRESSED_TEXT, _level_of
+from dashboard.queries.connections import QueryError
+from pipelines.contract import CITY_CODE, SUPPRESS_BELOW, TAGS
+
+WITHHELD_TEXT = "…"  # withheld so that a "<5" cannot be worked out; the value itself is not small
+OPERATOR = Principal(name="operator", role="admin", scope=CITY_CODE, via="command")
+
+
+class OutOfScope(QueryError):
+    """A region outside the principal's scope: refused before anything is read."""
+
+
+# --------------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query function the gate may call, and which of its arguments names the region."""
+
+    name: str
+    function: Callable[..., Any]
+    region: str | None  # None: the same for everyone (build facts, the years there are)
+    signature: inspect.Signature
+
+
+REGISTRY: dict[str, Query] = {}
+
+
+def _register(function: Callable[..., Any], region: str | None) -> None:
+    signature = inspect.signature(function)
+    if region is not None and region not in signature.parameters:
+        raise TypeError(f"{function.__name__} has no argument {region!r}")
+    REGISTRY[function.__name__] = Query(function.__name__, function, region, signature)
+
+
+def regional(argument: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a query whose `argument` is a region code (or a list of codes) to check against scope."""
+
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        _register(function, argument)
+        return function
+
+    return register
+
+
+def general(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Register a query that reads nothing regional: the same answer whoever asks."""
+    _register(function, None)
+    return function
+
+
+# ------------------------------------------------------------------------------------ scope
+
+
+def _codes_asked(query: Query, args: tuple, kwargs: dict) -> list[str]:
+    try:
+        bound = query.signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise QueryError(f"查询 {query.name} 的参数有误：{exc}") from None
+    value = bound.arguments[query.region]
+    values = value if isinstance(value, list | tuple) else [value]
+    return [str(code).strip() for code in values]
+
+
+def admit(scope: str, name: str, args: tuple, kwargs: dict) -> Query:
+    """The registered query `name`, once its region lies inside `scope`; refused otherwise."""
+    query = REGISTRY.get(name)
+    if query is None:
+        raise QueryError(f"未登记的查询：{name}")
+    if query.region is not None:
+        for code in _codes_asked(query, args, kwargs):
+            if not (code.isascii() and code.isdigit()):
+                raise QueryError(f"区划代码 {code} 不存在")
+            if not code.startswith(scope):
+                raise OutOfScope(f"无权查看 {code}（仅限 {scope} 及其下级）")
+    return query
+
+
+def _confined(result: Any, scope: str) -> Any:
+    """Rows of regions outside the scope dropped (regions above it, which name the scope's place,
+    stay: a community's economy figures are grouped under its township)."""
+    if scope == CITY_CODE:
+        return result
+    if isinstance(result, pd.DataFrame) and "code" in result.columns and len(result):
+        codes = result["code"].astype(str)
+        keep = codes.str.startswith(scope) | codes.map(lambda code: scope.startswith(code))
+        if not keep.all():
+            return result[keep].reset_index(drop=True)
+    if isinstance(result, dict) and result and all(isinstance(key, str) for key in result):
+        return {key: value for key, value in result.items() if not key.isdigit() or key.startswith(scope)}
+    return result
+
+
+def ask_within(scope: str, name: str, *args: Any, **kwargs: Any) -> Any:
+    """Call the query `name` for a principal confined to `scope`, and return what may be shown."""
+    query = admit(scope, name, args, kwargs)
+    result = query.function(*args, **kwargs)
+    arguments = query.signature.bind(*args, **kwargs)
+    arguments.apply_defaults()
+    rule = RULES.get(name)
+    if rule is not None:
+        result = rule(result, dict(arguments.arguments), scope)
+    return _confined(result, scope)
+
+
+class Gate:
+    """The principal's way to the data: `Gate(principal).ask("kpis", db, code, start, end)`."""
+
+    def __init__(self, principal: Principal) -> None:
+        if not isinstance(principal, Principal):
+            raise QueryError("无权查看：未登录")
+        self.principal = principal
+
+    def ask(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return ask_within(self.principal.scope, name, *args, **kwargs)
+
+
+# ----------------------------------------------------------------------- small numbers
+
+
+def protect(
+    values: Sequence[float],
+    hidden: Sequence[bool],
+    relations: Sequence[tuple[int, Sequence[int]]],
+    fixed: Sequence[bool] | None = None,
+) -> list[bool]:
+    """Complementary suppression: which values to hide so that no hidden one follows from the others.
+
+    values: every figure, the totals among them. hidden: those hidden already (below 5). relations:
+    (total, parts) pairs of positions in `values` such that values[total] = sum of values[parts] and
+    a reader could know it. fixed: figures shown elsewhere, which hiding here would not protect.
+    While a relation has exactly one hidden figure (it would be the total minus the rest), the
+    smallest other figure of that relation that is neither hidden nor fixed is hidden too, until
+    nothing changes. Returns the new hidden mask.
+    """
+    hidden = [bool(h) for h in hidden]
+    fixed = [bool(f) for f in fixed] if fixed is not None else [False] * len(values)
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in relations:
+            members = [total, *parts]
+            if sum(hidden[i] for i in members) != 1:
+                continue
+            candidates = [i for i in members if not hidden[i] and not fixed[i]]
+            if candidates:
+                hidden[min(candidates, key=lambda i: (values[i], i))] = True
+                changed = True
+    return hidden
+
+
+@dataclass
+class Shown:
+    """What `suppress_table` lets through: True where a figure is hidden."""
+
+    cells: pd.DataFrame
+    row_totals: pd.Series
+    column_totals: pd.Series
+    primary: pd.DataFrame  # hidden because below 5 ("<5"); the rest of `cells` is withheld ("…")
+
+
+def suppress_table(
+    counts: pd.DataFrame,
+    small: bool | Sequence[bool] = True,
+    *,
+    row_totals: bool = False,
+    column_totals: bool = False,
+    small_totals: bool = False,
+) -> Shown:
+    """Which cells of a table of counts may be shown, its row and column totals being known.
+
+    counts: rows by columns of counts of people. small: whether each row (or all) is a unit smaller
+    than a township, where a count below 5 is hidden. row_totals / column_totals: whether each row's /
+    column's total is shown (a column total is also a parent's figure, its children being the rows).
+    small_totals: whether the totals belong to a small unit too (hidden below 5 themselves).
+    Totals are shown elsewhere, so hiding them would protect nothing: only cells are withheld.
+    """
+    values = counts.to_numpy(dtype=float)
+    n_rows, n_columns = values.shape
+    small_rows = np.broadcast_to(np.asarray(small, dtype=bool), (n_rows,))
+    row_sums, column_sums = values.sum(axis=1), values.sum(axis=0)
+    flat = [*values.ravel(), *row_sums, *column_sums]
+    primary_cells = (values < SUPPRESS_BELOW) & small_rows[:, None]
+    hidden = [
+        *primary_cells.ravel(),
+        *((row_sums < SUPPRESS_BELOW) & small_totals if row_totals else np.ones(n_rows, bool)),
+        *((column_sums < SUPPRESS_BELOW) & small_totals if column_totals else np.ones(n_columns, bool)),
+    ]
+    fixed = [False] * values.size + [True] * (n_rows + n_columns)
+    relations = []
+    if row_totals:
+        relations += [(values.size + r, [r * n_columns + c for c in range(n_columns)]) for r in range(n_rows)]
+    if column_totals:
+        relations += [
+            (values.size + n_rows + c, [r * n_columns + c for r in range(n_rows)]) for c in range(n_columns)
+        ]
+    mask = np.array(protect(flat, hidden, relations, fixed))
+    cells = pd.DataFrame(
+        mask[: values.size].reshape(values.shape), index=counts.index, columns=counts.columns
+    )
+    return Shown(
+        cells=cells,
+        row_totals=pd.Series(mask[values.size : values.size + n_rows] & row_totals, index=counts.index),
+        column_totals=pd.Series(mask[values.size + n_rows :] & column_totals, index=counts.columns),
+        primary=pd.DataFrame(primary_cells, index=counts.index, columns=counts.columns),
+    )
+
+
+def _small(code: str) -> bool:
+    return _level_of(str(code)) in SMALL_UNIT_LEVELS
+
+
+def _texts(values: pd.Series, hidden: pd.Series, primary: pd.Series) -> list[str]:
+    return [
+        (SUPPRESSED_TEXT if p else WITHHELD_TEXT) if h else f"{int(v):,}"
+        for v, h, p in zip(values.fillna(0), hidden, primary, strict=True)
+    ]
+
+
+def _hide(frame: pd.DataFrame, column: str, hidden: pd.Series, primary: pd.Series) -> pd.DataFrame:
+    """`column` as nullable integers, NA where hidden, with the text to show beside it."""
+    values = frame[column].astype("Int64")
+    frame[f"{column}_shown"] = _texts(values, hidden, primary)
+    frame[column] = values.mask(hidden.to_numpy())
+    return frame
+
+
+def primary_suppressed(frame: pd.DataFrame, counts: list[str], small: pd.Series) -> pd.DataFrame:
+    """Counts below 5 in small units replaced by NA, with the text to show beside each (no totals)."""
+    out = frame.copy()
+    for column in counts:
+        hidden = small & (out[column].astype("Int64") < SUPPRESS_BELOW).fillna(False)
+        out = _hide(out, column, hidden, hidden)
+    return out
+
+
+def _special_care(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
+    """A region's own special-care counts: tags overlap, so no total; below 5 hidden in small units."""
+    small = pd.Series(_small(arguments["code"]), index=frame.index)
+    return primary_suppressed(frame, ["residents"], small)
+
+
+def _special_care_by_child(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
+    """Children by tag; each tag's column adds up to the parent's own count, shown on the same page."""
+    if frame.empty:
+        return frame.assign(
+            residents=frame["residents"].astype("Int64"), residents_shown=pd.Series(dtype=str)
+        )
+    wide = frame.pivot(index="code", columns="tag", values="residents").reindex(columns=list(TAGS)).fillna(0)
+    small = frame.drop_duplicates("code").set_index("code")["level"].isin(SMALL_UNIT_LEVELS)
+    shown = suppress_table(
+        wide, small.reindex(wide.index).to_numpy(), column_totals=True, small_totals=_small(arguments["code"])
+    )
+    hidden = shown.cells.stack()
+    primary = shown.primary.stack()
+    keys = pd.MultiIndex.from_arrays([frame["code"], frame["tag"]])
+    out = frame.copy()
+    return _hide(
+        out,
+        "residents",
+        pd.Series(hidden.reindex(keys).to_numpy(), index=out.index),
+        pd.Series(primary.reindex(keys).to_numpy(), index=out.index),
+    )
+
+
+def _one_relation(
+    frame: pd.DataFrame, column: str, small: bool, groups: Sequence[pd.Series], fixed: pd.Series | None = None
+) -> pd.DataFrame:
+    """Cells of `column` that add up to a shown total (and to each shown group total) protected."""
+    values = frame[column].fillna(0).astype(float).to_numpy()
+    n = len(values)
+    primary = (values < SUPPRESS_BELOW) & small
+    flat = [*values]
+    hidden = [*primary]
+    relations = []
+    fixed_mask = [bool(f) for f in (fixed if fixed is not None else np.zeros(n, bool))]
+    for group in groups:
+        members = [i for i in range(n) if group.iloc[i]]
+        total = values[members].sum()
+        flat.append(total)
+        hidden.append(False)  # every group total is on the page: a card, or a card minus another
+        fixed_mask.append(True)
+        relations.append((len(flat) - 1, members))
+    mask = protect(flat, hidden, relations, fixed_mask)[:n]
+    out = frame.copy()
+    return _hide(out, column, pd.Series(mask, index=out.index), pd.Series(primary, index=out.index))
+
+
+def _age_pyramid(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
+    """Cells add up to the residents (a card) and, 60 and over, to the elderly (the elderly share card)."""
+    small = _small(arguments["code"])
+    if frame.empty or not small:
+        return frame
+    everyone = pd.Series(True, index=frame.index)
+    elderly = frame["age_start"] >= 60
+    groups = [everyone]
+    if frame.loc[elderly, "residents"].sum() >= SUPPRESS_BELOW:  # else the share card is hidden
+        groups += [elderly, ~elderly]
+    return _one_relation(frame, "residents", small, groups)
+
+
+def _population_composition(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
+    """Residence types add up to the residents; the floating count is also the floating share card."""
+    small = _small(arguments["code"])
+    if frame.empty or not small:
+        return frame
+    floating = (frame["residence_type"] == "floating") & (frame["residents"] >= SUPPRESS_BELOW)
+    out = _one_relation(frame, "residents", small, [pd.Series(True, index=frame.index)], fixed=floating)
+    out.loc[out["residents"].isna(), "share"] = np.nan
+    return out
+
+
+def _population_by_child(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
+    """Each child's residents, floating and elderly; each column adds up to the parent's card."""
+    if frame.empty:
+        return frame
+    small = frame["level"].isin(SMALL_UNIT_LEVELS).to_numpy()
+    counts = frame[["residents", "floating", "elderly"]].fillna(0)
+    shown = suppress_table(counts, small, column_totals=True, small_totals=_small(arguments["code"]))
+    out = frame.copy()
+    for column in counts.columns:
+        out = _hide(out, column, shown.cells[column], shown.primary[column])
+    out.loc[out["residents"].isna() | out["elderly"].isna(), "elderly_share"] = np.nan
+    out.loc[out["residents"].isna() | out["floating"].isna(), "floating_share"] = np.nan
+    return out
+
+
+def _cells(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
+    """Map cells are smaller than a township wherever the map is finer than the city's: their residents
+    add up to the region's, and the density would give a hidden count back."""
+    if frame.empty or "residents" not in frame.columns or len(str(arguments["code"])) <= len(CITY_CODE):
+        return frame
+    out = _one_relation(frame, "residents", True, [pd.Series(True, index=frame.index)])
+    hidden = out["residents"].isna().to_numpy()
+    # maps and tooltips take numbers: a hidden cell is NaN, drawn as "—"
+    out["residents"] = out["residents"].to_numpy(dtype=float, na_value=np.nan)
+    if "density" in out.columns:
+        out.loc[hidden, "density"] = np.nan
+    return out
+
+
+def _kpi_object(kpis: dict, code: str) -> dict:
+    """In a small unit: special-care counts below 5, and shares that would give a count below 5, None."""
+    if not _small(code):
+        return kpis
+    people = dict(kpis["population"])
+    people["special_care"] = {
+        tag: (None if count is not None and count < SUPPRESS_BELOW else count)
+        for tag, count in people["special_care"].items()
+    }
+    residents = people["residents"] or 0
+    for share in ("elderly_share", "floating_share"):
+        if people[share] is not None and round(people[share] * residents) < SUPPRESS_BELOW:
+            people[share] = None
+    return {**kpis, "population": people}
+
+
+def _kpis(result: dict, arguments: dict, scope: str) -> dict:
+    return _kpi_object(result, arguments["region"])
+
+
+def _kpis_with_previous(result: tuple[dict, dict], arguments: dict, scope: str) -> tuple[dict, dict]:
+    return tuple(_kpi_object(kpis, arguments["region"]) for kpis in result)  # type: ignore[return-value]
+
+
+def _ancestors(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
+    """The path from the scope's own region down: nothing above the scope to climb to."""
+    return frame[frame["code"].astype(str).str.startswith(scope)].reset_index(drop=True)
+
+
+# What each query may show, by name: the rule gets the result, the arguments and the scope.
+RULES: dict[str, Callable[[Any, dict, str], Any]] = {
+    "kpis": _kpis,
+    "kpis_with_previous": _kpis_with_previous,
+    "special_care": _special_care,
+    "special_care_by_child": _special_care_by_child,
+    "age_pyramid": _age_pyramid,
+    "population_composition": _population_composition,
+    "population_by_child": _population_by_child,
+    "population_cells": _cells,
+    "map_cells": _cells,
+    "ancestors": _ancestors,
+}
