@@ -130,7 +130,7 @@ def title_text(page) -> str:
 
 def test_rotation_steps_through_the_children(demo_db, streamlit_server, page, artifacts_dir):
     base = streamlit_server(demo_db)
-    page.goto(f"{base}/?kiosk=1&region=500153&rotate=3")
+    page.goto(f"{base}/?kiosk=1&region=500153&rotate=10")
     wait_for_cards(page)
     seen = {title_text(page)}
     for _ in range(3):
@@ -143,7 +143,7 @@ def test_rotation_steps_through_the_children(demo_db, streamlit_server, page, ar
     children = queries.children(demo_db, "500153")
     assert len(seen) >= 3
     assert all(any(name in title for name in children["name"]) for title in seen)
-    assert "rotate=3" in page.url and "region=500153" in page.url
+    assert "rotate=10" in page.url and "region=500153" in page.url
     page.screenshot(path=str(artifacts_dir / "overview_rotation.png"))
 
 
