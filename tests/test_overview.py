@@ -7,16 +7,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries
+from dashboard import auth, queries
+from dashboard.access import Principal
 from dashboard.cards import OVERVIEW_CARDS, build_cards
 from dashboard.labels import kpi_label, t
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
-def run_overview(db, monkeypatch, **params) -> AppTest:
-    """Run app.py (the overview is the default page) with the given URL parameters."""
+def run_overview(db, monkeypatch, principal: Principal | None = None, **params) -> AppTest:
+    """Run app.py (the overview is the default page) with the given URL parameters, as `principal`."""
     monkeypatch.setenv("YIPING_DB", str(db))
+    if principal is not None:
+        monkeypatch.setattr(auth, "principal", lambda: principal)
     at = AppTest.from_file(str(APP), default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = value
@@ -106,7 +109,30 @@ def test_scope_confines_the_page(demo_db, monkeypatch):
     monkeypatch.setenv("YIPING_SCOPE", "500153")
     at = run_overview(demo_db, monkeypatch, region="500103")
     assert not at.exception
-    assert at.error and not at.metric
+    assert [e.value for e in at.error] == [t("out_of_scope") + "500103"]
+    assert not at.metric and not at.dataframe and not at.get("deck_gl_json_chart")
+
+
+def test_a_district_official_ranks_the_districts_townships(demo_db, monkeypatch):
+    official = Principal("rongchang", "viewer", "500153", "password")
+    at = run_overview(demo_db, monkeypatch, official)
+    assert not at.exception, at.exception
+    assert at.query_params["region"] == "500153"
+    [ranking] = [frame.value for frame in at.dataframe if t("region") in frame.value.columns]
+    townships = queries.children(demo_db, "500153")["name"]
+    assert sorted(ranking[t("region")]) == sorted(townships) and len(townships) > 1
+
+
+def test_rotation_stays_within_the_scope(demo_db, monkeypatch):
+    township = str(queries.children(demo_db, "500153")["code"].iloc[0])
+    official = Principal("town", "viewer", township, "password")
+    at = run_overview(demo_db, monkeypatch, official, rotate="30", kiosk="1")
+    assert not at.exception, at.exception
+    first = queries.children(demo_db, township)["name"].iloc[0]
+    assert f"{t('overview')} · {first}" in " ".join(str(h.proto) for h in at.get("html"))
+    at = run_overview(demo_db, monkeypatch, official, rotate="30", kiosk="1", region="500153")
+    assert [e.value for e in at.error] == [t("out_of_scope") + "500153"]
+    assert not at.metric
 
 
 def test_demo_label_and_publication_time(demo_db, monkeypatch):

@@ -12,7 +12,9 @@ import pytest
 from inputs import G1, KPI_TABLES, REGIONS, build_folder, event, run_cli, write_folder
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries, report
+from dashboard import auth, queries, report
+from dashboard.access import Principal
+from dashboard.queries import OPERATOR, Gate, OutOfScope
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 PERIOD = ("2024-01-01", "2024-12-31")
@@ -435,6 +437,7 @@ def test_a_failed_render_leaves_the_old_file_and_no_partial_one(small_db, tmp_pa
 
 def test_report_page_generates_a_download(small_db, monkeypatch):
     monkeypatch.setenv("YIPING_DB", str(small_db))
+    monkeypatch.setattr(auth, "principal", lambda: Principal("analyst", "analyst", "50", "password"))
     at = AppTest.from_file(str(APP), default_timeout=120)
     for key, value in {"region": "500101", "from": "2023-01-01", "to": "2023-12-31"}.items():
         at.query_params[key] = value
@@ -449,6 +452,8 @@ def test_report_page_generates_a_download(small_db, monkeypatch):
     assert not at.exception, at.exception
     assert not at.error
     assert [button.proto.label for button in at.get("download_button")] == ["下载报告"]
+    reports = auth.store().audit_rows(action="report")
+    assert [(row["account"], row["target"]) for row in reports] == [("analyst", "report:500101:pdf")]
 
 
 def test_report_page_downloads_a_pdf_in_a_browser(demo_db, streamlit_server, page, artifacts_dir):
@@ -462,3 +467,42 @@ def test_report_page_downloads_a_pdf_in_a_browser(demo_db, streamlit_server, pag
         download_button.click()
     assert download.value.suggested_filename == f"荣昌区_{PERIOD[0]}_{PERIOD[1]}.pdf"
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+
+
+# --------------------------------------------------------------------------------- scope and roles
+
+
+def test_a_scoped_analyst_gets_nothing_of_another_region(demo_db, tmp_path):
+    analyst = Principal("rongchang", "analyst", DISTRICT, "password")
+    for region in ("500103", "50"):
+        with pytest.raises(OutOfScope, match="无权查看"):
+            report.build_report(demo_db, region, *PERIOD, principal=analyst)
+        with pytest.raises(OutOfScope):
+            report.write_report(demo_db, region, *PERIOD, tmp_path / "r.xlsx", principal=analyst)
+    assert not list(tmp_path.iterdir())
+    own = report.build_report(demo_db, DISTRICT, *PERIOD, principal=analyst)
+    assert own["region"]["path"] == own["region"]["name"]  # nothing above the scope
+    township = str(queries.children(demo_db, DISTRICT)["code"].iloc[0])
+    below = report.build_report(demo_db, township, *PERIOD, principal=analyst)
+    assert below["region"]["path"].startswith(own["region"]["name"] + " › ")
+
+
+def test_a_community_report_hides_what_its_page_hides(demo_db):
+    community = str(
+        queries._fetch_df(
+            demo_db,
+            "select region_code from population_by_region where level = 'community' "
+            "order by residents desc, region_code limit 1",
+        )["region_code"].iloc[0]
+    )
+    model = report.build_report(demo_db, community, *PERIOD)
+    charts = {chart.key: chart.data for chart in report.charts_of(model)}
+    page = Gate(OPERATOR)
+    pyramid = page.ask("age_pyramid", demo_db, community, PERIOD[1])
+    assert pyramid["residents"].isna().any()
+    assert charts["age_pyramid"]["residents"].equals(pyramid["residents"])
+    composition = page.ask("population_composition", demo_db, community)
+    assert charts["composition"]["residents"].equals(composition["residents"])
+    assert charts["population_by_child"]["residents"].equals(
+        page.ask("population_by_child", demo_db, community, PERIOD[1])["residents"]
+    )

@@ -53,8 +53,10 @@ with map_column:
     cells = ask(principal, "map_cells", filters.db, code, filters.start, filters.end)
     labels = ask(principal, "child_positions", filters.db, code)
     outlines = ask(principal, "boundaries", filters.db, list(labels["code"]) if not labels.empty else [])
+    # residents as the gate lets them through: "<5" where a cell's count is hidden
+    residents = "residents_shown" if "residents_shown" in cells.columns else "residents"
     tooltip = (
-        f"{t('metric_events', lang)}: {{events}}<br/>{kpi_label('residents', lang)}: {{residents}}"
+        f"{t('metric_events', lang)}: {{events}}<br/>{kpi_label('residents', lang)}: {{{residents}}}"
         f"<br/>{t('metric_overdue', lang)}: {{overdue}}"
     )
     deck = maps.region_map(

@@ -106,8 +106,8 @@ def admit(scope: str, name: str, args: tuple, kwargs: dict) -> Query:
         raise QueryError(f"未登记的查询：{name}")
     if query.region is not None:
         for code in _codes_asked(query, args, kwargs):
-            if not (code.isascii() and code.isdigit()):
-                raise QueryError(f"区划代码 {code} 不存在")
+            if not (code.isascii() and code.isdigit() and code.startswith(CITY_CODE)):
+                raise QueryError(f"区划代码 {code} 不存在")  # no region of this city: for anyone
             if not code.startswith(scope):
                 raise OutOfScope(f"无权查看 {code}（仅限 {scope} 及其下级）")
     return query
