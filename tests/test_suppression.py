@@ -148,6 +148,8 @@ def test_the_population_page_of_a_community_passes_the_differencing_attack(demo_
         old = pyramid["age_start"] >= 60
         assert_not_determined(elderly, cells[old], "age pyramid from 60")
         assert_not_determined(None if elderly is None else residents - elderly, cells[~old], "under 60")
+        if elderly is None:  # the elderly are hidden: the cells under 60 may not give them back either
+            assert cells[~old].isna().any() or not len(cells[~old])
 
         # residence types add up to the residents; the floating count is also the floating share's
         composition = gate.ask("population_composition", demo_db, community)
@@ -171,6 +173,18 @@ def test_the_population_page_of_a_community_passes_the_differencing_attack(demo_
         assert_small_ones_hidden(map_cells, "residents")
         assert_not_determined(residents, map_cells["residents"], "map cells")
         assert map_cells.loc[map_cells["residents"].isna(), "density"].isna().all()
+        # and each cell is the sum of its grids, listed above
+        where = gate.ask("grid_cells", demo_db, community).set_index("code")["cell"]
+        grids = by_child.assign(cell=by_child["code"].map(where)).groupby("cell")
+        for cell in map_cells.itertuples():
+            if cell.cell in grids.groups:
+                parts = shown_counts(grids.get_group(cell.cell), "residents")
+                assert_not_determined(cell.residents, parts, f"cell {cell.cell}")
+                # nor a hidden cell its shown grids' sum
+                assert not (pd.isna(cell.residents) and parts.notna().all()), f"cell {cell.cell}"
+        for name, start_, end_ in (("map_cells", start, end),):
+            events_map = gate.ask(name, demo_db, community, start_, end_)
+            assert events_map["residents"].isna().tolist() == map_cells["residents"].isna().tolist()
     assert hidden_somewhere, "the sample holds no small count: the test proves nothing"
 
 

@@ -65,6 +65,7 @@ from dashboard.queries.regions import (
     child_positions,
     children,
     default_period,
+    grid_cells,
     region,
     region_names,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "events",
     "events_funnel",
     "events_monthly",
+    "grid_cells",
     "housing",
     "housing_age",
     "housing_by_child",

@@ -26,6 +26,7 @@ ask as `OPERATOR`, who sees the whole city with the same suppression.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from dashboard.queries.connections import QueryError
 from pipelines.contract import CITY_CODE, SUPPRESS_BELOW, TAGS
 
 WITHHELD_TEXT = "…"  # withheld so that a "<5" cannot be worked out; the value itself is not small
+# residents are a snapshot: any day serves to read them (the day only moves the elderly count)
+SNAPSHOT_DAY = dt.date(2000, 1, 1)
 OPERATOR = Principal(name="operator", role="admin", scope=CITY_CODE, via="command")
 
 
@@ -168,10 +171,23 @@ def protect(
     a reader could know it. fixed: figures shown elsewhere, which hiding here would not protect.
     While a relation has exactly one hidden figure (it would be the total minus the rest), the
     smallest other figure of that relation that is neither hidden nor fixed is hidden too, until
-    nothing changes. Returns the new hidden mask.
+    nothing changes; a figure that another relation would give straight back (all else in it shown
+    and fixed) is passed over while there is another. Returns the new hidden mask.
     """
     hidden = [bool(h) for h in hidden]
     fixed = [bool(f) for f in fixed] if fixed is not None else [False] * len(values)
+    member_of: dict[int, list[list[int]]] = {}
+    for total, parts in relations:
+        members = [total, *parts]
+        for i in members:
+            member_of.setdefault(i, []).append(members)
+
+    def given_back(i: int) -> bool:
+        """Hidden alone, `i` would follow from a relation where nothing else could be hidden."""
+        return any(
+            all(not hidden[j] and fixed[j] for j in members if j != i) for members in member_of.get(i, [])
+        )
+
     changed = True
     while changed:
         changed = False
@@ -181,7 +197,8 @@ def protect(
                 continue
             candidates = [i for i in members if not hidden[i] and not fixed[i]]
             if candidates:
-                hidden[min(candidates, key=lambda i: (values[i], i))] = True
+                useful = [i for i in candidates if not given_back(i)] or candidates
+                hidden[min(useful, key=lambda i: (values[i], i))] = True
                 changed = True
     return hidden
 
@@ -324,16 +341,29 @@ def _one_relation(
 
 
 def _age_pyramid(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
-    """Cells add up to the residents (a card) and, 60 and over, to the elderly (the elderly share card)."""
-    small = _small(arguments["code"])
-    if frame.empty or not small:
+    """Cells add up to the residents (a card); from 60 on to the elderly, whose share is a card unless
+    they are fewer than 5; below 60 to the residents minus the elderly."""
+    if frame.empty or not _small(arguments["code"]):
         return frame
-    everyone = pd.Series(True, index=frame.index)
-    elderly = frame["age_start"] >= 60
-    groups = [everyone]
-    if frame.loc[elderly, "residents"].sum() >= SUPPRESS_BELOW:  # else the share card is hidden
-        groups += [elderly, ~elderly]
-    return _one_relation(frame, "residents", small, groups)
+    values = [float(v) for v in frame["residents"]]
+    old = (frame["age_start"] >= 60).to_numpy()
+    cells = len(values)
+    elderly = sum(v for v, o in zip(values, old, strict=True) if o)
+    residents = sum(values)
+    primary = [v < SUPPRESS_BELOW for v in values]
+    elderly_hidden = elderly < SUPPRESS_BELOW  # the elderly share card is hidden too (`_kpi_object`)
+    everyone, older, younger = cells, cells + 1, cells + 2
+    flat = [*values, residents, elderly, residents - elderly]
+    hidden = [*primary, False, elderly_hidden, elderly_hidden]
+    fixed = [False] * cells + [True] * 3
+    relations = [
+        (everyone, range(cells)),
+        (older, [i for i in range(cells) if old[i]]),
+        (younger, [i for i in range(cells) if not old[i]]),
+        (everyone, [older, younger]),
+    ]
+    mask = pd.Series(protect(flat, hidden, relations, fixed)[:cells], index=frame.index)
+    return _hide(frame.copy(), "residents", mask, pd.Series(primary, index=frame.index))
 
 
 def _population_composition(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
@@ -364,15 +394,40 @@ def _population_by_child(frame: pd.DataFrame, arguments: dict, scope: str) -> pd
 
 def _cells(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
     """Map cells are smaller than a township wherever the map is finer than the city's: their residents
-    add up to the region's, and the density would give a hidden count back."""
-    if frame.empty or "residents" not in frame.columns or len(str(arguments["code"])) <= len(CITY_CODE):
+    add up to the region's, and the density would give a hidden count back. On a community's pages
+    each cell is also the sum of its grids, whose residents the population page lists: a cell is
+    withheld where it would give a hidden grid back."""
+    code = str(arguments["code"])
+    if frame.empty or "residents" not in frame.columns or len(code) <= len(CITY_CODE):
         return frame
-    out = _one_relation(frame, "residents", True, [pd.Series(True, index=frame.index)])
-    hidden = out["residents"].isna().to_numpy()
+    values = [float(v) for v in frame["residents"].fillna(0)]
+    primary = [v < SUPPRESS_BELOW for v in values]
+    cells = len(values)
+    flat, hidden, fixed = [*values, sum(values)], [*primary, False], [False] * cells + [True]
+    relations: list[tuple[int, Sequence[int]]] = [(cells, range(cells))]
+    if _level_of(code) == "community":
+        grids = _population_by_child(
+            REGISTRY["population_by_child"].function(arguments["db"], code, SNAPSHOT_DAY),
+            arguments,
+            scope,
+        )
+        where = REGISTRY["grid_cells"].function(arguments["db"], code).set_index("code")["cell"]
+        position = {cell: number for number, cell in enumerate(frame["cell"])}
+        parts: dict[int, list[int]] = {}
+        for grid in grids.itertuples():
+            flat.append(0.0 if pd.isna(grid.residents) else float(grid.residents))
+            hidden.append(bool(pd.isna(grid.residents)))
+            fixed.append(True)  # decided by the population page's list of grids
+            cell = position.get(where.get(grid.code))
+            if cell is not None:
+                parts.setdefault(cell, []).append(len(flat) - 1)
+        relations += [(cell, members) for cell, members in parts.items()]
+    mask = pd.Series(protect(flat, hidden, relations, fixed)[:cells], index=frame.index)
+    out = _hide(frame.copy(), "residents", mask, pd.Series(primary, index=frame.index))
     # maps and tooltips take numbers: a hidden cell is NaN, drawn as "—"
     out["residents"] = out["residents"].to_numpy(dtype=float, na_value=np.nan)
     if "density" in out.columns:
-        out.loc[hidden, "density"] = np.nan
+        out.loc[mask.to_numpy(), "density"] = np.nan
     return out
 
 

@@ -132,3 +132,20 @@ def cell_children(db: str | os.PathLike, code: str) -> pd.DataFrame:
         """,
         {"lo": lo, "hi": hi, "child_length": _child_length(code)},
     )
+
+
+@regional("code")
+def grid_cells(db: str | os.PathLike, code: str) -> pd.DataFrame:
+    """Each grid under the region with the map cell it lies in (at the region's map resolution)."""
+    code = str(code)
+    lo, hi = region_range(code)
+    return _fetch_df(
+        db,
+        f"""
+        select code, h3_r{map_resolution(code)} as cell
+        from regions
+        where level = 'grid' and code >= $lo and code < $hi
+        order by code
+        """,
+        {"lo": lo, "hi": hi},
+    )
