@@ -8,8 +8,8 @@ clamped, and a message saying what was done is kept for the page:
     params.problems(lang) -> list[str]
 
 returns the messages of the values read since it was last called, and forgets them, so a page shows
-them once, on the run that read the URL. They are plain text: show them with `text.warning` or
-`st.text`, never as Markdown.
+them once, on the run that read the URL. They are plain text; `params.show_problems(lang)`, called
+once a run after the filters are read, draws them as warnings.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import re
 from collections.abc import Collection
 
 import streamlit as st
+
+from dashboard.text import literal
 
 # Bounds of the numeric parameters. A rotation faster than ten seconds reruns the page before it has
 # drawn; one slower than an hour is a still screen.
@@ -233,3 +235,9 @@ def problems(lang: str = "zh") -> list[str]:
     """What was refused or changed in the URL since the last call, as plain text; then forgotten."""
     found = st.session_state.pop(_STATE_KEY, {})
     return [message(key, lang, **fields) for key, fields in found.values()]
+
+
+def show_problems(lang: str = "zh") -> None:
+    """A warning per refused or changed URL value, shown as text (see `problems`)."""
+    for problem in problems(lang):
+        st.warning(literal(problem), icon=":material/link_off:")

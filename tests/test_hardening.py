@@ -267,6 +267,26 @@ def test_url_messages_are_shown_once_and_in_english_when_asked():
     ]
 
 
+def test_url_messages_are_drawn_as_warnings_of_plain_text():
+    def script() -> None:
+        from dashboard import params
+
+        params.read_date("from")
+        params.read("region")
+        params.show_problems("zh")
+
+    at = AppTest.from_function(script)
+    at.query_params["from"] = "0001-01-01"
+    at.query_params["region"] = "[x](http://evil.example/)"
+    at.run()
+    assert not at.exception
+    shown = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]
+    assert shown == [
+        "链接参数 from=0001-01-01 超出 2000-01-01 至 2099-12-31 的范围，已改为 2000-01-01。",
+        "链接参数 region 不是区划代码（2 至 15 位数字），已忽略。",
+    ]
+
+
 def test_the_filters_read_the_url_through_the_rules():
     def script() -> None:
         import streamlit as st
