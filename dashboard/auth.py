@@ -20,6 +20,7 @@ from dashboard.accounts import Accounts, accounts_path
 from dashboard.data import access_scope
 from dashboard.labels import t
 from dashboard.server import SESSION_COOKIE, SIGN_IN_PATH, SIGN_OUT_PATH, safe_next
+from dashboard.text import literal
 
 LOCAL_ADDRESS = "127.0.0.1"
 
@@ -238,7 +239,7 @@ def open_banner(lang: str) -> None:
 def account_box(who: Principal, region_name: str, lang: str) -> None:
     """In the sidebar: who is signed in, their role and scope, and the way out."""
     role = t(f"role_{who.role}", lang)
-    st.caption(f"{t('signed_in_as', lang)}：{who.name} · {role} · {region_name}")
+    st.caption(literal(f"{t('signed_in_as', lang)}：{who.name} · {role} · {region_name}"))
     if who.via == "oidc":
         if st.button(t("sign_out", lang), key="sign_out"):
             store().sign_out(who.session, address())
