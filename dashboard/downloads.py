@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -36,8 +37,22 @@ def may_download(principal: Principal | None) -> bool:
 
 
 def record_download(target: str) -> None:
-    """The audit row of a download, `page:region:what`."""
+    """The audit row of a download, `page:region:what` (an on_click callback of the page's run)."""
     auth.record("download", target=target)
+
+
+def audited(make: Callable[[], bytes], principal: Principal, target: str) -> Callable[[], bytes]:
+    """`make`, writing the download's audit row when it runs: a deferred download's file is made when
+    its button is clicked, outside the page's run, so who and from where are taken now. (A callback
+    on the button would rerun the page, which closes the popover and drops its other files.)"""
+    address = auth.address()
+
+    def made() -> bytes:
+        data = make()
+        auth.store().record("download", account=principal.name, address=address, target=target)
+        return data
+
+    return made
 
 
 def chart_downloads(
@@ -90,11 +105,10 @@ def chart_downloads(
         for suffix, label, make, file_name, mime in buttons:
             st.download_button(
                 label,
-                data=make,
+                data=audited(make, principal, f"{target or name}:{suffix}"),
                 file_name=file_name,
                 mime=mime,
-                on_click=record_download,
-                args=(f"{target or name}:{suffix}",),
+                on_click="ignore",
                 key=f"{key}_{suffix}",
                 width="stretch",
             )

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import auth, queries
+from dashboard import auth, downloads, queries
 from dashboard import format as fmt
 from dashboard.access import Principal
 from dashboard.cards import build_cards
@@ -491,3 +491,11 @@ def test_selection_events_give_their_codes():
     )
     assert deck_codes(deck) == ["500153002"]
     assert plotly_codes(None) == [] and deck_codes(Event(selection=Event(objects={}))) == []
+
+
+def test_a_download_is_in_the_audit_log_when_its_file_is_made():
+    made = downloads.audited(lambda: b"rows", DISTRICT_ANALYST, "overview:500153:trend:csv")
+    assert not auth.store().audit_rows(action="download")  # drawing the button records nothing
+    assert made() == b"rows"
+    rows = auth.store().audit_rows(action="download")
+    assert [(row["account"], row["target"]) for row in rows] == [("rongchang", "overview:500153:trend:csv")]
