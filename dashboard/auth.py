@@ -37,7 +37,8 @@ def store() -> Accounts:
 
 def address() -> str:
     """The client's address as Streamlit sees it (none is given for a browser on this machine)."""
-    return st.context.ip_address or LOCAL_ADDRESS
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) and ip else LOCAL_ADDRESS
 
 
 def sso_provider() -> str | None:
@@ -72,7 +73,7 @@ def principal() -> Principal | None:
     """The principal of this session: a password or display session, else a mapped SSO identity."""
     accounts = store()
     session_id = st.context.cookies.get(SESSION_COOKIE)
-    if session_id:
+    if isinstance(session_id, str) and session_id:
         who = accounts.session_principal(session_id)
         if who is not None:
             return who
@@ -112,10 +113,18 @@ def open_principal() -> Principal:
 
 
 def is_demo(db) -> bool:
-    """True when the database was built from the demo generator's output."""
+    """True when the database was built from the demo generator's output; a file that cannot be
+    read stops the page with the reason."""
     from dashboard import queries
+    from dashboard.text import literal
 
-    return bool(queries.build_info(db).get("is_demo"))
+    try:
+        return bool(queries.build_info(db).get("is_demo"))
+    except queries.QueryError as exc:
+        st.error(literal(f"{t('data_error', 'zh')}{exc}"))
+        st.caption(literal(t("data_error", "en") + str(exc)))
+        st.stop()
+        raise
 
 
 def scope_name(db, who: Principal) -> str:
@@ -170,7 +179,7 @@ SIGN_IN_CSS = """
 
 def _current_path() -> str:
     """This page's path and query, to come back to after signing in."""
-    url = st.context.url or "/"
+    url = st.context.url if isinstance(st.context.url, str) else "/"
     parts = urlsplit(url)
     query = "&".join(
         f"{k}={v}" for k, v in st.query_params.to_dict().items() if k not in ("signin", "display")
