@@ -168,15 +168,23 @@ def _suppressed(kind: str, value: float | None) -> bool:
     return kind == "care" and value is None
 
 
-def kpi_rows(current: dict, previous: dict, lang: str = "zh", small_unit: bool = False) -> list[dict]:
+def kpi_rows(
+    current: dict,
+    previous: dict,
+    lang: str = "zh",
+    small_unit: bool = False,
+    care_texts: dict[str, str] | None = None,
+) -> list[dict]:
     """The KPI table: every KPI of SPEC section 6 with the previous period's value and the change.
 
-    `current` and `previous` come through the gate: a hidden special-care count is None, shown "<5".
+    `current` and `previous` come through the gate: a hidden special-care count is None, shown as the
+    population page shows it (`care_texts`, tag to text: "<5", or "…" where withheld), else "<5".
     `small_unit` is kept for callers; the gate has already decided what is hidden."""
     rows = []
     for section, key, kind in KPI_ROWS:
         now, before = _value(current, section, key), _value(previous, section, key)
         hidden_now, hidden_before = _suppressed(kind, now), _suppressed(kind, before)
+        hidden_text = (care_texts or {}).get(key.split(".", 1)[-1], SUPPRESSED_TEXT)
         rows.append(
             {
                 "domain_key": section,
@@ -186,8 +194,8 @@ def kpi_rows(current: dict, previous: dict, lang: str = "zh", small_unit: bool =
                 "label": _label(key, lang),
                 "current": None if hidden_now else now,
                 "previous": None if hidden_before else before,
-                "current_text": SUPPRESSED_TEXT if hidden_now else figure_text(kind, now, lang),
-                "previous_text": SUPPRESSED_TEXT if hidden_before else figure_text(kind, before, lang),
+                "current_text": hidden_text if hidden_now else figure_text(kind, now, lang),
+                "previous_text": hidden_text if hidden_before else figure_text(kind, before, lang),
                 "change_text": "—" if hidden_now or hidden_before else _change_text(kind, now, before, lang),
             }
         )
@@ -497,6 +505,7 @@ def build_report(
         asked_ranking = pool.submit(gate.ask, "ranking", db, code, period.start, period.end)
         asked_info = pool.submit(gate.ask, "build_info", db)
         asked_path = pool.submit(gate.ask, "ancestors", db, code)
+        asked_care = pool.submit(gate.ask, "special_care", db, code)
         current, previous = asked_kpis.result()
         ranking = asked_ranking.result()
         ctx = Context(db, code, period, current["year"], lang, gate, current, ranking)
@@ -509,6 +518,10 @@ def build_report(
         ]
         map_chart = asked_map.result()
         info, path = asked_info.result(), asked_path.result()
+        care = asked_care.result()
+    care_texts = (
+        dict(zip(care["tag"], care["residents_shown"], strict=True)) if "residents_shown" in care else {}
+    )
     published = info.get("published_at")
     previous_period = period.previous()
     name = str(place["name"])
@@ -534,7 +547,7 @@ def build_report(
         "is_demo": bool(info.get("is_demo")),
         "kpis": current,
         "previous_kpis": previous,
-        "kpi_rows": kpi_rows(current, previous, lang, small_unit=ctx.small_unit),
+        "kpi_rows": kpi_rows(current, previous, lang, small_unit=ctx.small_unit, care_texts=care_texts),
         "summary": summary(current, previous, name, ranking, child_level, lang),
         "sections": sections,
         "map": map_chart,

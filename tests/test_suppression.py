@@ -4,12 +4,15 @@ rest of its row, of its column, or a parent's figure minus its other children.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from inputs import G1, G2, G3, KPI_TABLES, build_folder, resident, write_folder
 
-from dashboard import queries
+from dashboard import queries, report
 from dashboard.queries import OPERATOR, SUPPRESSED_TEXT, WITHHELD_TEXT, Gate, suppress_table
 from dashboard.queries import gate as gate_module
 
@@ -209,12 +212,65 @@ def test_a_townships_communities_pass_the_attack_against_the_townships_own_count
             assert_not_determined(own.at[tag, "residents"], shown_counts(column, "residents"), tag)
 
 
+@pytest.fixture(scope="module")
+def care_db(tmp_path_factory) -> Path:
+    """One township, two communities: 3 elderly living alone in 甲社区 (grid G1), 6 in 乙村 (grid G3)."""
+    root = tmp_path_factory.mktemp("care")
+    alone = [
+        resident(resident_id=f"A{n}", grid_code=G1, household_id=f"HA{n}", tags="elderly_alone")
+        for n in range(3)
+    ]
+    alone += [
+        resident(resident_id=f"B{n}", grid_code=G3, household_id=f"HB{n}", tags="elderly_alone")
+        for n in range(6)
+    ]
+    others = [resident(resident_id=f"C{n}", grid_code=G2, household_id=f"HC{n}") for n in range(7)]
+    write_folder(root / "input", {**KPI_TABLES, "residents": alone + others})
+    return build_folder(root / "input", root / "yiping.duckdb").db_path
+
+
+def elderly_alone(frame: pd.DataFrame) -> dict:
+    return frame[frame["tag"] == "elderly_alone"].set_index("code")["residents_shown"].to_dict()
+
+
+def test_a_count_withheld_in_one_table_is_withheld_wherever_it_appears(care_db):
+    """The township's table hides 甲社区's 3 and so withholds 乙村's 6 (9 − 6 would give the 3 back):
+    乙村's own page, its only grid's row and that grid's own page withhold it too, or they would give
+    the 6 back, and with it the 3."""
+    gate = Gate(OPERATOR)
+    village, grid = "500101001002", G3
+    assert elderly_alone(gate.ask("special_care_by_child", care_db, "500101001")) == {
+        "500101001001": SUPPRESSED_TEXT,
+        village: WITHHELD_TEXT,
+    }
+    own = gate.ask("special_care", care_db, village).set_index("tag")
+    assert own.at["elderly_alone", "residents_shown"] == WITHHELD_TEXT
+    assert pd.isna(own.at["elderly_alone", "residents"])
+    assert elderly_alone(gate.ask("special_care_by_child", care_db, village)) == {grid: WITHHELD_TEXT}
+    assert gate.ask("special_care", care_db, grid).set_index("tag").at[
+        "elderly_alone", "residents_shown"
+    ] == (WITHHELD_TEXT)
+    for code in (village, grid):
+        kpis = gate.ask("kpis", care_db, code, "2023-01-01", "2023-12-31")
+        assert kpis["population"]["special_care"]["elderly_alone"] is None
+    # and so does the village's report
+    model = report.build_report(care_db, village, "2023-01-01", "2023-12-31")
+    [row] = [row for row in model["kpi_rows"] if row["key"] == "special_care.elderly_alone"]
+    assert (row["current"], row["current_text"]) == (None, WITHHELD_TEXT)
+    # the township itself is no small unit: its 9 stands, as on the district's page
+    assert (
+        gate.ask("special_care", care_db, "500101001").set_index("tag").at["elderly_alone", "residents"] == 9
+    )
+
+
 def test_the_kpi_object_hides_small_special_care_counts_and_revealing_shares_in_small_units(demo_db):
     community = communities(demo_db, 1)[0]
     raw = queries.kpis(demo_db, community, "2024-01-01", "2024-12-31")["population"]
     shown = Gate(OPERATOR).ask("kpis", demo_db, community, "2024-01-01", "2024-12-31")["population"]
+    page = Gate(OPERATOR).ask("special_care", demo_db, community).set_index("tag")["residents"]
     for tag, count in raw["special_care"].items():
-        assert shown["special_care"][tag] == (None if count < BELOW else count)
+        assert shown["special_care"][tag] == (None if pd.isna(page[tag]) else count)
+        assert count >= BELOW or shown["special_care"][tag] is None
     assert shown["residents"] == raw["residents"]
     district = Gate(OPERATOR).ask("kpis", demo_db, community[:6], "2024-01-01", "2024-12-31")
     assert district == queries.kpis(demo_db, community[:6], "2024-01-01", "2024-12-31")

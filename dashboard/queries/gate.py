@@ -220,6 +220,7 @@ def suppress_table(
     row_totals: bool = False,
     column_totals: bool = False,
     small_totals: bool = False,
+    hidden_column_totals: Sequence[bool] | None = None,
 ) -> Shown:
     """Which cells of a table of counts may be shown, its row and column totals being known.
 
@@ -227,7 +228,9 @@ def suppress_table(
     than a township, where a count below 5 is hidden. row_totals / column_totals: whether each row's /
     column's total is shown (a column total is also a parent's figure, its children being the rows).
     small_totals: whether the totals belong to a small unit too (hidden below 5 themselves).
-    Totals are shown elsewhere, so hiding them would protect nothing: only cells are withheld.
+    hidden_column_totals: which column totals are hidden, where another table decided it (a parent's
+    own figures as its parent's table shows them). Totals are shown elsewhere, so hiding them would
+    protect nothing: only cells are withheld.
     """
     values = counts.to_numpy(dtype=float)
     n_rows, n_columns = values.shape
@@ -238,7 +241,13 @@ def suppress_table(
     hidden = [
         *primary_cells.ravel(),
         *((row_sums < SUPPRESS_BELOW) & small_totals if row_totals else np.ones(n_rows, bool)),
-        *((column_sums < SUPPRESS_BELOW) & small_totals if column_totals else np.ones(n_columns, bool)),
+        *(
+            np.asarray(hidden_column_totals, dtype=bool)
+            if column_totals and hidden_column_totals is not None
+            else (column_sums < SUPPRESS_BELOW) & small_totals
+            if column_totals
+            else np.ones(n_columns, bool)
+        ),
     ]
     fixed = [False] * values.size + [True] * (n_rows + n_columns)
     relations = []
@@ -288,10 +297,60 @@ def primary_suppressed(frame: pd.DataFrame, counts: list[str], small: pd.Series)
     return out
 
 
+def _parent(code: str) -> str:
+    return code[: {15: 12, 12: 9, 9: 6, 6: 2}.get(len(code), 0)]
+
+
+def _care_of_children(db: Any, code: str) -> tuple[pd.DataFrame, Shown]:
+    """The children's special-care counts (child by tag) and what of them may be shown.
+
+    Each tag's column adds up to the region's own count, as the region's own page and its parent's
+    table show it; the region's own counts are taken from the same decision one level up, so a count
+    withheld in one table is withheld wherever it appears, and no page gives back what another hides.
+    """
+    frame = REGISTRY["special_care_by_child"].function(db, code)
+    wide = frame.pivot(index="code", columns="tag", values="residents").reindex(columns=list(TAGS)).fillna(0)
+    small = frame.drop_duplicates("code").set_index("code")["level"].isin(SMALL_UNIT_LEVELS)
+    own = _care_of(db, code)
+    return wide, suppress_table(
+        wide,
+        small.reindex(wide.index).to_numpy(),
+        column_totals=True,
+        hidden_column_totals=own["hidden"].reindex(list(TAGS)).fillna(False).to_numpy(),
+    )
+
+
+def _care_of(db: Any, code: str) -> pd.DataFrame:
+    """A region's own special-care counts by tag (index), with `hidden` and `primary` (below 5): as its
+    parent's table shows them in a community or grid, all shown above."""
+    frame = REGISTRY["special_care"].function(db, code).set_index("tag")
+    if not _small(code) or frame.empty:
+        return frame.assign(hidden=False, primary=False)
+    _, shown = _care_of_children(db, _parent(code))
+    if code not in shown.cells.index:  # not among its parent's children: only its own counts to go by
+        below = frame["residents"] < SUPPRESS_BELOW
+        return frame.assign(hidden=below, primary=below)
+    return frame.assign(
+        hidden=shown.cells.loc[code].reindex(frame.index).to_numpy(),
+        primary=shown.primary.loc[code].reindex(frame.index).to_numpy(),
+    )
+
+
 def _special_care(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
-    """A region's own special-care counts: tags overlap, so no total; below 5 hidden in small units."""
-    small = pd.Series(_small(arguments["code"]), index=frame.index)
-    return primary_suppressed(frame, ["residents"], small)
+    """A region's own special-care counts: tags overlap, so no total of them; in a community or grid
+    hidden as its parent's table hides them."""
+    if frame.empty:
+        return frame.assign(
+            residents=frame["residents"].astype("Int64"), residents_shown=pd.Series(dtype=str)
+        )
+    care = _care_of(arguments["db"], str(arguments["code"])).reindex(frame["tag"])
+    out = frame.copy()
+    return _hide(
+        out,
+        "residents",
+        pd.Series(care["hidden"].to_numpy(dtype=bool), index=out.index),
+        pd.Series(care["primary"].to_numpy(dtype=bool), index=out.index),
+    )
 
 
 def _special_care_by_child(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
@@ -300,20 +359,14 @@ def _special_care_by_child(frame: pd.DataFrame, arguments: dict, scope: str) -> 
         return frame.assign(
             residents=frame["residents"].astype("Int64"), residents_shown=pd.Series(dtype=str)
         )
-    wide = frame.pivot(index="code", columns="tag", values="residents").reindex(columns=list(TAGS)).fillna(0)
-    small = frame.drop_duplicates("code").set_index("code")["level"].isin(SMALL_UNIT_LEVELS)
-    shown = suppress_table(
-        wide, small.reindex(wide.index).to_numpy(), column_totals=True, small_totals=_small(arguments["code"])
-    )
-    hidden = shown.cells.stack()
-    primary = shown.primary.stack()
+    _, shown = _care_of_children(arguments["db"], str(arguments["code"]))
     keys = pd.MultiIndex.from_arrays([frame["code"], frame["tag"]])
     out = frame.copy()
     return _hide(
         out,
         "residents",
-        pd.Series(hidden.reindex(keys).to_numpy(), index=out.index),
-        pd.Series(primary.reindex(keys).to_numpy(), index=out.index),
+        pd.Series(shown.cells.stack().reindex(keys).to_numpy(dtype=bool), index=out.index),
+        pd.Series(shown.primary.stack().reindex(keys).to_numpy(dtype=bool), index=out.index),
     )
 
 
@@ -431,13 +484,15 @@ def _cells(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
     return out
 
 
-def _kpi_object(kpis: dict, code: str) -> dict:
-    """In a small unit: special-care counts below 5, and shares that would give a count below 5, None."""
+def _kpi_object(kpis: dict, db: Any, code: str) -> dict:
+    """In a small unit: special-care counts hidden as on the population page, and shares that would
+    give a count below 5, None."""
     if not _small(code):
         return kpis
     people = dict(kpis["population"])
+    hidden = _care_of(db, code)["hidden"]
     people["special_care"] = {
-        tag: (None if count is not None and count < SUPPRESS_BELOW else count)
+        tag: (None if bool(hidden.get(tag, count < SUPPRESS_BELOW)) else count)
         for tag, count in people["special_care"].items()
     }
     residents = people["residents"] or 0
@@ -448,11 +503,12 @@ def _kpi_object(kpis: dict, code: str) -> dict:
 
 
 def _kpis(result: dict, arguments: dict, scope: str) -> dict:
-    return _kpi_object(result, arguments["region"])
+    return _kpi_object(result, arguments["db"], str(arguments["region"]).strip())
 
 
 def _kpis_with_previous(result: tuple[dict, dict], arguments: dict, scope: str) -> tuple[dict, dict]:
-    return tuple(_kpi_object(kpis, arguments["region"]) for kpis in result)  # type: ignore[return-value]
+    hidden = [_kpi_object(kpis, arguments["db"], str(arguments["region"]).strip()) for kpis in result]
+    return hidden[0], hidden[1]
 
 
 def _ancestors(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
