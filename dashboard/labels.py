@@ -260,6 +260,10 @@ UI: dict[str, tuple[str, str]] = {
     "density_map": ("人口密度", "Population density"),
     "per_km2": ("人/平方公里", "per km²"),
     "no_residents": ("此区域没有人口数据。", "No residents recorded in this region."),
+    "people_hidden": (
+        "此处实有人口少于5人，或为防止推算而隐去，不显示人口构成。",
+        "Fewer than 5 residents here, or withheld so that none can be worked out: no breakdown is shown.",
+    ),
     "building_type": ("建筑类型", "Building type"),
     "usage": ("使用情况", "Usage"),
     "built_decade": ("建成年代", "Built"),

@@ -318,7 +318,9 @@ def test_a_place_without_housing_or_residents_says_so(demo_db, monkeypatch):
     )
     at = open_page(demo_db, monkeypatch, "population", region=nobody)
     assert not at.exception
-    assert t("no_residents") in [i.value for i in at.info]
+    # none is fewer than 5 in a grid: hidden like any small count, and so is every breakdown
+    assert t("people_hidden") in [i.value for i in at.info]
+    assert {m.label: m.value for m in at.metric}[kpi_label("residents")] == "—"
     assert not at.get("plotly_chart")
 
 

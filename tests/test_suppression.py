@@ -214,7 +214,8 @@ def test_a_townships_communities_pass_the_attack_against_the_townships_own_count
 
 @pytest.fixture(scope="module")
 def care_db(tmp_path_factory) -> Path:
-    """One township, two communities: 3 elderly living alone in 甲社区 (grid G1), 6 in 乙村 (grid G3)."""
+    """One township, two communities: 3 elderly living alone in 甲社区 (grid G1), 6 in 乙村 (grid G3);
+    6 floating residents in 甲社区 (grid G2), 2 in 乙村."""
     root = tmp_path_factory.mktemp("care")
     alone = [
         resident(resident_id=f"A{n}", grid_code=G1, household_id=f"HA{n}", tags="elderly_alone")
@@ -224,7 +225,14 @@ def care_db(tmp_path_factory) -> Path:
         resident(resident_id=f"B{n}", grid_code=G3, household_id=f"HB{n}", tags="elderly_alone")
         for n in range(6)
     ]
-    others = [resident(resident_id=f"C{n}", grid_code=G2, household_id=f"HC{n}") for n in range(7)]
+    others = [
+        resident(resident_id=f"C{n}", grid_code=G2, household_id=f"HC{n}", residence_type="floating")
+        for n in range(6)
+    ]
+    others += [
+        resident(resident_id=f"D{n}", grid_code=G3, household_id=f"HD{n}", residence_type="floating")
+        for n in range(2)
+    ]
     write_folder(root / "input", {**KPI_TABLES, "residents": alone + others})
     return build_folder(root / "input", root / "yiping.duckdb").db_path
 
@@ -261,6 +269,29 @@ def test_a_count_withheld_in_one_table_is_withheld_wherever_it_appears(care_db):
     assert (
         gate.ask("special_care", care_db, "500101001").set_index("tag").at["elderly_alone", "residents"] == 9
     )
+
+
+def test_a_residents_count_withheld_in_a_list_is_hidden_on_the_communitys_own_cards(care_db):
+    """乙村's 2 floating residents are hidden in the township's list, so 甲社区's 6 is withheld there:
+    甲社区's floating share card and its residence types hide it as well (6 floating of 9 residents
+    would give the 6 back, and the township's 8 the 2)."""
+    gate = Gate(OPERATOR)
+    township = gate.ask("population_by_child", care_db, "500101001", "2023-12-31").set_index("code")
+    assert township["floating_shown"].to_dict() == {
+        "500101001001": WITHHELD_TEXT,
+        "500101001002": SUPPRESSED_TEXT,
+    }
+    assert township["floating_share"].isna().all()
+    community = "500101001001"
+    people = gate.ask("kpis", care_db, community, "2023-01-01", "2023-12-31")["population"]
+    assert people["floating_share"] is None and people["residents"] == 9
+    types = gate.ask("population_composition", care_db, community).set_index("residence_type")
+    assert types.at["floating", "residents_shown"] == WITHHELD_TEXT
+    grids = gate.ask("population_by_child", care_db, community, "2023-12-31")
+    assert grids["floating_shown"].tolist() == [
+        SUPPRESSED_TEXT,
+        "6",
+    ]  # G1's 0, G2's 6: 甲社区's 6 stays hidden
 
 
 def test_the_kpi_object_hides_small_special_care_counts_and_revealing_shares_in_small_units(demo_db):

@@ -32,6 +32,9 @@ for column, row in zip(st.columns(len(care), gap="small"), care.itertuples(), st
     )
 panels.hidden_note(lang, care)
 
+if current["population"]["residents"] is None:  # hidden (SPEC section 7): so is every breakdown
+    st.info(t("people_hidden", lang))
+    st.stop()
 if not current["population"]["residents"]:
     st.info(t("no_residents", lang))
     st.stop()

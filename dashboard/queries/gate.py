@@ -370,44 +370,22 @@ def _special_care_by_child(frame: pd.DataFrame, arguments: dict, scope: str) -> 
     )
 
 
-def _one_relation(
-    frame: pd.DataFrame, column: str, small: bool, groups: Sequence[pd.Series], fixed: pd.Series | None = None
-) -> pd.DataFrame:
-    """Cells of `column` that add up to a shown total (and to each shown group total) protected."""
-    values = frame[column].fillna(0).astype(float).to_numpy()
-    n = len(values)
-    primary = (values < SUPPRESS_BELOW) & small
-    flat = [*values]
-    hidden = [*primary]
-    relations = []
-    fixed_mask = [bool(f) for f in (fixed if fixed is not None else np.zeros(n, bool))]
-    for group in groups:
-        members = [i for i in range(n) if group.iloc[i]]
-        total = values[members].sum()
-        flat.append(total)
-        hidden.append(False)  # every group total is on the page: a card, or a card minus another
-        fixed_mask.append(True)
-        relations.append((len(flat) - 1, members))
-    mask = protect(flat, hidden, relations, fixed_mask)[:n]
-    out = frame.copy()
-    return _hide(out, column, pd.Series(mask, index=out.index), pd.Series(primary, index=out.index))
-
-
 def _age_pyramid(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
-    """Cells add up to the residents (a card); from 60 on to the elderly, whose share is a card unless
-    they are fewer than 5; below 60 to the residents minus the elderly."""
-    if frame.empty or not _small(arguments["code"]):
+    """Cells add up to the residents (a card); from 60 on to the elderly (the elderly share card), below
+    60 to the residents minus the elderly; each total hidden where the region's own figure is."""
+    code = str(arguments["code"])
+    if frame.empty or not _small(code):
         return frame
+    own = _people_of(arguments["db"], code, arguments["end"])
     values = [float(v) for v in frame["residents"]]
     old = (frame["age_start"] >= 60).to_numpy()
     cells = len(values)
     elderly = sum(v for v, o in zip(values, old, strict=True) if o)
     residents = sum(values)
     primary = [v < SUPPRESS_BELOW for v in values]
-    elderly_hidden = elderly < SUPPRESS_BELOW  # the elderly share card is hidden too (`_kpi_object`)
     everyone, older, younger = cells, cells + 1, cells + 2
     flat = [*values, residents, elderly, residents - elderly]
-    hidden = [*primary, False, elderly_hidden, elderly_hidden]
+    hidden = [*primary, own["residents"], own["elderly"], own["residents"] or own["elderly"]]
     fixed = [False] * cells + [True] * 3
     relations = [
         (everyone, range(cells)),
@@ -419,27 +397,63 @@ def _age_pyramid(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFra
     return _hide(frame.copy(), "residents", mask, pd.Series(primary, index=frame.index))
 
 
+PEOPLE = ("residents", "floating", "elderly")
+
+
+def _people_table(frame: pd.DataFrame, own_hidden: dict[str, bool]) -> Shown:
+    """What of the children's residents, floating and elderly (by code) may be shown: each column adds
+    up to the region's own figure (its cards), hidden or not as `own_hidden` says."""
+    counts = frame.set_index("code")[list(PEOPLE)].fillna(0)
+    small = frame["level"].isin(SMALL_UNIT_LEVELS).to_numpy()
+    return suppress_table(
+        counts, small, column_totals=True, hidden_column_totals=[own_hidden[column] for column in PEOPLE]
+    )
+
+
+def _people_of(db: Any, code: str, end: Any) -> dict[str, bool]:
+    """Which of a region's own residents, floating and elderly figures are hidden: in a community or
+    grid as its parent's list of children hides them (so that no page gives back what that list
+    withholds), nothing above."""
+    if not _small(code):
+        return dict.fromkeys(PEOPLE, False)
+    parent = _parent(code)
+    siblings = REGISTRY["population_by_child"].function(db, parent, end)
+    shown = _people_table(siblings, _people_of(db, parent, end))
+    if code not in shown.cells.index:
+        return dict.fromkeys(PEOPLE, False)
+    return {column: bool(shown.cells.at[code, column]) for column in PEOPLE}
+
+
 def _population_composition(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
-    """Residence types add up to the residents; the floating count is also the floating share card."""
-    small = _small(arguments["code"])
-    if frame.empty or not small:
+    """Residence types add up to the residents (a card); the floating count is also the floating share
+    card's, shown or hidden as there."""
+    code = str(arguments["code"])
+    if frame.empty or not _small(code):
         return frame
-    floating = (frame["residence_type"] == "floating") & (frame["residents"] >= SUPPRESS_BELOW)
-    out = _one_relation(frame, "residents", small, [pd.Series(True, index=frame.index)], fixed=floating)
-    out.loc[out["residents"].isna(), "share"] = np.nan
+    own = _people_of(arguments["db"], code, SNAPSHOT_DAY)
+    values = [float(v) for v in frame["residents"]]
+    floating = (frame["residence_type"] == "floating").to_numpy()
+    primary = [v < SUPPRESS_BELOW or (f and own["floating"]) for v, f in zip(values, floating, strict=True)]
+    types = len(values)
+    flat, hidden = [*values, sum(values)], [*primary, own["residents"]]
+    fixed = [bool(f) for f in floating] + [True]  # the floating count is the card's, the total too
+    mask = pd.Series(protect(flat, hidden, [(types, range(types))], fixed)[:types], index=frame.index)
+    below = pd.Series([v < SUPPRESS_BELOW for v in values], index=frame.index)
+    out = _hide(frame.copy(), "residents", mask, below)
+    out.loc[mask.to_numpy(), "share"] = np.nan
     return out
 
 
 def _population_by_child(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
-    """Each child's residents, floating and elderly; each column adds up to the parent's card."""
+    """Each child's residents, floating and elderly; each column adds up to the region's card."""
     if frame.empty:
         return frame
-    small = frame["level"].isin(SMALL_UNIT_LEVELS).to_numpy()
-    counts = frame[["residents", "floating", "elderly"]].fillna(0)
-    shown = suppress_table(counts, small, column_totals=True, small_totals=_small(arguments["code"]))
+    code = str(arguments["code"])
+    shown = _people_table(frame, _people_of(arguments["db"], code, arguments["end"]))
     out = frame.copy()
-    for column in counts.columns:
-        out = _hide(out, column, shown.cells[column], shown.primary[column])
+    for column in PEOPLE:
+        hidden = pd.Series(shown.cells[column].to_numpy(), index=out.index)
+        out = _hide(out, column, hidden, pd.Series(shown.primary[column].to_numpy(), index=out.index))
     out.loc[out["residents"].isna() | out["elderly"].isna(), "elderly_share"] = np.nan
     out.loc[out["residents"].isna() | out["floating"].isna(), "floating_share"] = np.nan
     return out
@@ -456,12 +470,13 @@ def _cells(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
     values = [float(v) for v in frame["residents"].fillna(0)]
     primary = [v < SUPPRESS_BELOW for v in values]
     cells = len(values)
-    flat, hidden, fixed = [*values, sum(values)], [*primary, False], [False] * cells + [True]
+    total_hidden = _people_of(arguments["db"], code, SNAPSHOT_DAY)["residents"]
+    flat, hidden, fixed = [*values, sum(values)], [*primary, total_hidden], [False] * cells + [True]
     relations: list[tuple[int, Sequence[int]]] = [(cells, range(cells))]
     if _level_of(code) == "community":
         grids = _population_by_child(
             REGISTRY["population_by_child"].function(arguments["db"], code, SNAPSHOT_DAY),
-            arguments,
+            {**arguments, "end": SNAPSHOT_DAY},
             scope,
         )
         where = REGISTRY["grid_cells"].function(arguments["db"], code).set_index("code")["cell"]
@@ -485,8 +500,8 @@ def _cells(frame: pd.DataFrame, arguments: dict, scope: str) -> pd.DataFrame:
 
 
 def _kpi_object(kpis: dict, db: Any, code: str) -> dict:
-    """In a small unit: special-care counts hidden as on the population page, and shares that would
-    give a count below 5, None."""
+    """In a small unit: special-care counts, residents, and the shares that would give a hidden count
+    back, None where the population page hides them."""
     if not _small(code):
         return kpis
     people = dict(kpis["population"])
@@ -495,10 +510,13 @@ def _kpi_object(kpis: dict, db: Any, code: str) -> dict:
         tag: (None if bool(hidden.get(tag, count < SUPPRESS_BELOW)) else count)
         for tag, count in people["special_care"].items()
     }
-    residents = people["residents"] or 0
-    for share in ("elderly_share", "floating_share"):
-        if people[share] is not None and round(people[share] * residents) < SUPPRESS_BELOW:
-            people[share] = None
+    own = _people_of(db, code, kpis["to"])
+    if own["residents"]:
+        people["residents"] = None
+    if own["residents"] or own["elderly"]:
+        people["elderly_share"] = None
+    if own["residents"] or own["floating"]:
+        people["floating_share"] = None
     return {**kpis, "population": people}
 
 
