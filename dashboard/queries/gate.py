@@ -17,8 +17,9 @@ On the way out, it
 - hides small counts about people in units smaller than a township (SPEC section 7): a count below 5
   is shown as "<5", and further cells are withheld ("…") until no hidden count follows from shown
   figures by one subtraction: a total minus the rest of its row, its column, or a parent's figure
-  minus its other children (`protect`, `suppress_table`). Each query that returns such counts has
-  its rule in `RULES` below.
+  minus its other children (`protect`, `suppress_table`). A place's own figures (its cards, its
+  report) are hidden as its parent's list of children hides them, so a figure withheld in one table
+  is withheld wherever it appears. Each query that returns such counts has its rule in `RULES`.
 
 Operator commands (the `kpi` and `report` commands, the benchmarks) call the functions directly, or
 ask as `OPERATOR`, who sees the whole city with the same suppression.
