@@ -2,17 +2,25 @@
 
 The database is written to a new file beside the target and renamed over it at the end, so a
 reader sees the old database or the new one, and a build that dies half-way leaves the old one
-as it was. The rejects report is published the same way.
+as it was. The rejects report is published the same way, just after the database; see
+`swap_in` for what a reader can rely on between the two renames. `pipelines.ingest` publishes
+through the same helpers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
+import hashlib
 import json
 import os
+import secrets
 import shutil
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +30,17 @@ import pyarrow.csv as pacsv
 from duckdb.sqltypes import DOUBLE, INTEGER, VARCHAR
 
 from pipelines import readers, staging
-from pipelines.contract import CITY_CODE, CITY_NAME, LEVELS, PARENT_LEVEL, SLA_HOURS, TABLES, Table
+from pipelines.contract import (
+    CITY_CODE,
+    CITY_NAME,
+    FILE_SUFFIXES,
+    LEVELS,
+    PARENT_LEVEL,
+    SLA_HOURS,
+    TABLES,
+    TABLES_BY_NAME,
+    Table,
+)
 from pipelines.safety import NEUTRALIZE_SQL_MACRO, installation_salt
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -57,8 +75,21 @@ ROW_GROUP_ROWS = 16_384
 REJECT_COLUMNS = ("file", "line", "column", "value", "reason")
 DEMO_MARKER = "DEMO.json"
 BOUNDARIES_FILE = "boundaries.geojson"
+# Files an input folder holds beside the tables, read by name.
+COMPANION_FILES = (DEMO_MARKER, BOUNDARIES_FILE)
+# How many rows each table has in a published database, read from the marts that keep them all.
+PUBLISHED_ROWS_SQL = {
+    "regions": "select count(*) from regions where level <> 'city'",
+    "residents": f"select coalesce(sum(residents), 0) from population_by_region where region_code = '{CITY_CODE}'",
+    "housing": f"select coalesce(sum(units), 0) from housing_by_region where region_code = '{CITY_CODE}'",
+    "events": "select count(*) from events",
+    "collective_economy": "select count(*) from collective_economy",
+}
+# A load that leaves a table with fewer rows than this share of the published one stops, unless allowed.
+SHRINK_LIMIT = 0.5
 
 Progress = Callable[[str, float], None]
+Warn = Callable[[str], None]
 
 
 class BuildError(Exception):
@@ -91,15 +122,47 @@ def _quiet(message: str, fraction: float) -> None:
     return None
 
 
+def warn_on_stderr(message: str) -> None:
+    print(f"警告：{message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Load:
+    """One publish: a build (number 1) or an ingest after it (2, 3 ...), with an id of its own.
+
+    The id is stored in build_info and the number on every load_log and load_rejects row, so a
+    database names the load it holds and the rejects of each load it took in.
+    """
+
+    number: int
+    command: str
+    id: str
+    at: dt.datetime
+
+    @classmethod
+    def next(cls, number: int, command: str) -> Load:
+        return cls(number, command, secrets.token_hex(8), dt.datetime.now().replace(microsecond=0))
+
+
 def build(
-    input_dir: Path, db_path: Path, progress: Progress = _quiet, today: dt.date | None = None
+    input_dir: Path,
+    db_path: Path,
+    progress: Progress = _quiet,
+    today: dt.date | None = None,
+    *,
+    allow_shrink: bool = True,
+    warn: Warn = warn_on_stderr,
 ) -> BuildResult:
-    """Load `input_dir` into a new database and publish it as `db_path`."""
+    """Load `input_dir` into a new database and publish it as `db_path`.
+
+    With `allow_shrink=False` (the command line's default), a build that would leave a table with
+    fewer than half the rows of the published database stops before publishing.
+    """
     started = time.perf_counter()
     input_dir, db_path = Path(input_dir), Path(db_path)
     today = today or dt.date.today()
     try:
-        files = readers.find_input_files(input_dir)
+        files = input_files(input_dir, warn)
     except readers.InputFileError as exc:
         raise BuildError(str(exc)) from None
     if "regions" not in files:
@@ -107,58 +170,251 @@ def build(
             f"{input_dir}: 缺少 regions 文件（regions.csv、regions.xlsx 或 regions.parquet），其他表都要引用它"
         )
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_builds(db_path)
-    building = db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
-    # not building.with_suffix(): that would replace ".building-<pid>" and escape the stale-build cleanup
-    rejects_building = building.with_name(building.name + ".rejects.csv")
-    steps = len(TABLES) + len(MARTS) + 1
-    try:
-        con = _connect(building)
+    with load_lock(db_path, warn):
+        remove_stale_builds(db_path)
+        building = building_path(db_path)
+        rejects_building = rejects_building_path(building)
+        steps = len(TABLES) + len(MARTS) + 1
         try:
-            _configure(con, building)
-            salt = installation_salt(db_path.parent)
-            audit: list[FileAudit] = []
-            step = 0
-            for table in TABLES:
-                path = files.get(table.name)
-                progress(f"校验 {path.name if path else table.name}", step / steps)
-                if path is None:
-                    _load_empty(con, table, today)
-                else:
-                    audit.append(_load_table(con, table, path, salt, today))
-                step += 1
-            for mart in MARTS:
-                progress(f"汇总 {mart}", step / steps)
-                con.execute(_mart_sql(mart))
-                step += 1
-            for mart in INDEXED_BY_REGION:
-                con.execute(f"create index {mart}_region on {mart} (region_code)")
-            progress("发布", step / steps)
-            _load_boundaries(con, input_dir / BOUNDARIES_FILE)
-            _write_metadata(con, audit, input_dir, today)
-            _write_rejects(con, rejects_building)
-            # written out and closed before publishing, so that a failure here stops the build
-            con.execute("checkpoint yiping")
-            con.execute("use memory")
-            con.execute("detach yiping")
+            con = connect_building(building)
+            try:
+                configure(con, building)
+                salt = installation_salt(db_path.parent)
+                audit: list[FileAudit] = []
+                step = 0
+                for table in TABLES:
+                    path = files.get(table.name)
+                    progress(f"校验 {path.name if path else table.name}", step / steps)
+                    if path is None:
+                        _load_empty(con, table, today)
+                    else:
+                        audit.append(load_table(con, table, path, salt, today))
+                    step += 1
+                if not allow_shrink:
+                    staged = {
+                        t.name: con.execute(f"select count(*) from stg_{t.name}").fetchall()[0][0]
+                        for t in TABLES
+                    }
+                    check_shrink(published_rows(db_path), staged)
+                for mart in MARTS:
+                    progress(f"汇总 {mart}", step / steps)
+                    con.execute(_mart_sql(mart))
+                    step += 1
+                for mart in INDEXED_BY_REGION:
+                    con.execute(f"create index {mart}_region on {mart} (region_code)")
+                progress("发布", step / steps)
+                _load_boundaries(con, input_dir / BOUNDARIES_FILE)
+                load = Load.next(1, "build")
+                _write_metadata(con, audit, input_dir, today, load)
+                finish(con, rejects_building)
+            finally:
+                con.close()
+            swap_in(building, rejects_building, db_path)
+        except readers.InputFileError as exc:
+            raise BuildError(str(exc)) from None
+        except duckdb.Error as exc:
+            raise BuildError(f"构建失败：{str(exc).splitlines()[0]}") from exc
+        except OSError as exc:
+            raise BuildError(os_problem(exc, input_dir)) from None
         finally:
-            con.close()
-        os.replace(rejects_building, rejects_path_for(db_path))
-        os.replace(building, db_path)
-    except readers.InputFileError as exc:
-        raise BuildError(str(exc)) from None
-    except duckdb.Error as exc:
-        raise BuildError(f"构建失败：{str(exc).splitlines()[0]}") from exc
-    except OSError as exc:
-        raise BuildError(f"{exc.filename or input_dir}: 无法读取或写入（{exc.strerror}）") from None
-    finally:
-        for leftover in (building, rejects_building, Path(str(building) + ".wal")):
-            leftover.unlink(missing_ok=True)
+            remove_building(building)
     progress("完成", 1.0)
     return BuildResult(db_path, rejects_path_for(db_path), audit, time.perf_counter() - started)
 
 
-def _remove_stale_builds(db_path: Path) -> None:
+def os_problem(exc: OSError, where: Path) -> str:
+    """A failed read or write as a steward reads it; a full disk says so."""
+    if exc.errno == errno.ENOSPC:
+        return f"{exc.filename or where}: 磁盘空间不足（{exc.strerror}），已发布的数据库保持不变"
+    return f"{exc.filename or where}: 无法读取或写入（{exc.strerror}）"
+
+
+# ------------------------------------------------------------------------------- input files
+
+# A separator between a table's name and the rest of an increment's name: `events_20251221`,
+# `events-0930`, `网格事件 1221`, `events20251221`.
+_NAME_SEPARATORS = "_-. （("
+
+
+def table_spellings() -> dict[str, str]:
+    """Every spelling of a table's name a file may start with (lowercase) -> the table."""
+    spellings: dict[str, str] = {}
+    for table in TABLES:
+        spellings[table.name.lower()] = table.name
+        spellings[table.label] = table.name
+    return spellings
+
+
+def table_of_file(name: str, *, increment: bool = False) -> str | None:
+    """The contract table a file's name names, or None (not a table, or not one table only).
+
+    A build's file is named exactly after its table (`events.csv`, `网格事件.xlsx`); an increment's
+    name starts with it (`events_20251221.csv`, `events-0930.xlsx`).
+    """
+    stem, _, suffix = name.rpartition(".")
+    if not stem or f".{suffix.lower()}" not in FILE_SUFFIXES:
+        return None
+    stem = stem.strip().lower()
+    found = set()
+    for spelling, table in table_spellings().items():
+        if stem == spelling:
+            return table
+        rest = stem[len(spelling) :]
+        if increment and stem.startswith(spelling) and (rest[0] in _NAME_SEPARATORS or rest[0].isdigit()):
+            found.add(table)
+    return found.pop() if len(found) == 1 else None
+
+
+def not_a_table(path: Path, *, increment: bool = False) -> str:
+    """Why a file of an input folder is not loaded, for the warning that names it."""
+    tables = "、".join(f"{t.name}（{t.label}）" for t in TABLES)
+    if f".{path.name.rpartition('.')[2].lower()}" not in FILE_SUFFIXES:
+        return f"{path.name}: 未导入：只读取 .csv、.xlsx 和 .parquet 文件"
+    if not increment and table_of_file(path.name, increment=True):
+        return f"{path.name}: 未导入：文件名不是表名；如是增量文件，请用 ingest 导入"
+    return f"{path.name}: 未导入：文件名不是输入表的名称（{tables}）"
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
+
+
+def input_files(input_dir: Path, warn: Warn = warn_on_stderr) -> dict[str, Path]:
+    """The file of every table in a build's input folder; a file that is no table is named in a warning.
+
+    Two files for one table (`events.csv` and `网格事件.xlsx`) is an error: which one is meant?
+    """
+    if not input_dir.is_dir():
+        raise readers.InputFileError(str(input_dir), "输入目录不存在 (input folder not found)")
+    found: dict[str, Path] = {}
+    for path in _visible_files(input_dir):
+        table = table_of_file(path.name)
+        if table is None:
+            if path.name not in COMPANION_FILES:
+                warn(not_a_table(path))
+            continue
+        if table in found:
+            raise readers.InputFileError(
+                path.name,
+                f"表 {table} 有两个输入文件（{found[table].name} 和 {path.name}），只能保留一个",
+            )
+        found[table] = path
+    return found
+
+
+# ------------------------------------------------------------------------------ guards, publish
+
+
+def published_rows(db_path: Path) -> dict[str, int]:
+    """Rows of every table in the published database; empty when there is none to compare with."""
+    if not db_path.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error:
+        return {}  # not a database this project can read: nothing to protect
+    try:
+        return table_rows(con)
+    finally:
+        con.close()
+
+
+def table_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of every table held in the database `con` reads by default."""
+    rows = {}
+    for table, sql in PUBLISHED_ROWS_SQL.items():
+        try:
+            rows[table] = int(con.execute(sql).fetchall()[0][0])
+        except duckdb.Error:
+            continue
+    return rows
+
+
+def check_shrink(before: dict[str, int], after: dict[str, int]) -> None:
+    """Stop a load that would leave a table with fewer than half its published rows."""
+    for table, old in before.items():
+        new = after.get(table, 0)
+        if old > 0 and new < old * SHRINK_LIMIT:
+            raise BuildError(
+                f"表 {table}（{TABLES_BY_NAME[table].label}）将从 {old} 行减少到 {new} 行，不到已发布数据库的一半，"
+                "已停止；如确是有意为之，请加 --allow-shrink"
+            )
+
+
+@contextmanager
+def load_lock(db_path: Path, warn: Warn = warn_on_stderr) -> Iterator[None]:
+    """One load at a time into a database's folder, so that no load publishes over another's work.
+
+    The folder itself is locked: a lock file beside the database would be one more file there.
+    """
+    fd = os.open(db_path.parent, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            warn(f"另一个构建或导入正在写入 {db_path.parent}，等待它结束")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def building_path(db_path: Path) -> Path:
+    """Where a load writes the next database, beside the target; the pid tells a killed load's leftovers."""
+    return db_path.with_name(f"{db_path.name}.building-{os.getpid()}")
+
+
+def rejects_building_path(building: Path) -> Path:
+    # not building.with_suffix(): that would replace ".building-<pid>" and escape the stale-build cleanup
+    return building.with_name(building.name + ".rejects.csv")
+
+
+def remove_building(building: Path) -> None:
+    for leftover in (building, rejects_building_path(building), Path(str(building) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(building.with_name(building.name + ".tmp"), ignore_errors=True)
+
+
+def finish(con: duckdb.DuckDBPyConnection, rejects_building: Path) -> None:
+    """Write the rejects report, record its digest in build_info, write the database out and close it.
+
+    Everything is on disk before anything is published, so a failure here publishes nothing.
+    """
+    digest = _write_rejects(con, rejects_building)
+    con.execute("update build_info set rejects_sha256 = ?", [digest])
+    con.execute("checkpoint yiping")
+    con.execute("use memory")
+    con.execute("detach yiping")
+
+
+def swap_in(building: Path, rejects_building: Path, db_path: Path) -> None:
+    """Publish the new database, then its rejects report, each by an atomic rename.
+
+    The database goes first: it is the record of what was loaded, and it holds the report's rows
+    (load_rejects) and its SHA-256 (build_info.rejects_sha256). Between the two renames, or when
+    a load is killed between them, the report on disk is the previous one; a reader that must
+    match them compares the digest (`rejects_report_is_current`), and the next load writes the
+    report afresh from the database. A reader never sees a report of a load whose database was
+    not published.
+    """
+    os.replace(building, db_path)
+    os.replace(rejects_building, rejects_path_for(db_path))
+
+
+def rejects_report_is_current(db_path: Path) -> bool:
+    """Whether the rejects report beside the database is the one written with it."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        digest = con.execute("select rejects_sha256 from build_info").fetchall()[0][0]
+    finally:
+        con.close()
+    try:
+        return hashlib.sha256(rejects_path_for(db_path).read_bytes()).hexdigest() == digest
+    except FileNotFoundError:
+        return False
+
+
+def remove_stale_builds(db_path: Path) -> None:
     """Remove what a killed build left behind; a running build's files are left alone."""
     for leftover in db_path.parent.glob(f"{db_path.name}.building-*"):
         pid = leftover.name.split("-")[-1].split(".")[0]
@@ -180,7 +436,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _connect(building: Path) -> duckdb.DuckDBPyConnection:
+def connect_building(building: Path) -> duckdb.DuckDBPyConnection:
     """A connection whose default database is the new file, written in row groups of ROW_GROUP_ROWS."""
     con = duckdb.connect(":memory:")
     try:
@@ -194,10 +450,11 @@ def _connect(building: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _configure(con: duckdb.DuckDBPyConnection, building: Path) -> None:
+def configure(con: duckdb.DuckDBPyConnection, building: Path, memory_limit: str | None = None) -> None:
+    """Spill, memory, macros and the tables every load reads besides its input."""
     spill = building.with_name(building.name + ".tmp")
     con.execute(f"set temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
-    con.execute("set memory_limit = ?", [os.environ.get("YIPING_BUILD_MEMORY", "6GB")])
+    con.execute("set memory_limit = ?", [memory_limit or os.environ.get("YIPING_BUILD_MEMORY", "6GB")])
     con.execute("set preserve_insertion_order = false")
     con.execute(staging.MACROS)
     con.create_function("yp_h3", _h3_cell, [DOUBLE, DOUBLE, INTEGER], VARCHAR)
@@ -224,9 +481,10 @@ def _key_sql(table: Table) -> str:
     return ", ".join(table.key)
 
 
-def _load_table(
+def load_table(
     con: duckdb.DuckDBPyConnection, table: Table, path: Path, salt: str, today: dt.date
 ) -> FileAudit:
+    """Check one file into `stg_<table>` (its last valid row per key) and its bad rows into `rejects`."""
     raw = readers.register(con, path, table)
     params = {"salt": salt} if table.name == "residents" else None
     sql = staging.checked_sql(table, raw.view, today.year)
@@ -262,6 +520,8 @@ def _load_table(
     loaded = con.execute(f"select count(*) from stg_{table.name}").fetchall()[0][0]
     con.execute(f"drop table checked_{table.name}")
     con.execute(f"drop view {raw.view}")
+    if f"arrow_{table.name}" in {name for (name,) in con.execute("show tables").fetchall()}:
+        con.unregister(f"arrow_{table.name}")
     unreadable = len(raw.unreadable_rows)
     return FileAudit(raw.file, read + unreadable, loaded, rejected + unreadable, valid - loaded)
 
@@ -300,10 +560,14 @@ def _load_empty(con: duckdb.DuckDBPyConnection, table: Table, today: dt.date) ->
     con.execute(f"drop view raw_{table.name}")
 
 
-def _mart_sql(name: str) -> str:
+def mart_select(name: str) -> str:
+    """The query of a mart, as a select statement."""
     text = (SQL_DIR / "marts" / f"{name}.sql").read_text(encoding="utf-8")
-    text = text.replace("{{ city_code }}", f"'{CITY_CODE}'").replace("{{ city_name }}", f"'{CITY_NAME}'")
-    return f"create table {name} as\n{text}"
+    return text.replace("{{ city_code }}", f"'{CITY_CODE}'").replace("{{ city_name }}", f"'{CITY_NAME}'")
+
+
+def _mart_sql(name: str) -> str:
+    return f"create table {name} as\n{mart_select(name)}"
 
 
 def _load_boundaries(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -385,17 +649,38 @@ def demo_settings(path: Path) -> dict:
     return settings
 
 
-def _write_metadata(
-    con: duckdb.DuckDBPyConnection, audit: list[FileAudit], input_dir: Path, today: dt.date
-) -> None:
-    con.execute(
-        "create table load_audit (file varchar, rows_read bigint, rows_loaded bigint, "
-        "rows_rejected bigint, rows_superseded bigint)"
-    )
+def record_load(con: duckdb.DuckDBPyConnection, audit: list[FileAudit], load: Load) -> None:
+    """Keep the audit of every file and the rejects of this load beside those of earlier loads."""
     con.executemany(
-        "insert into load_audit values (?, ?, ?, ?, ?)",
-        [[a.file, a.rows_read, a.rows_loaded, a.rows_rejected, a.rows_superseded] for a in audit],
+        "insert into load_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [load.number, load.id, load.command, load.at, position, a.file]
+            + [a.rows_read, a.rows_loaded, a.rows_rejected, a.rows_superseded]
+            for position, a in enumerate(audit, start=1)
+        ],
     )
+    con.execute("insert into load_rejects select ?, * from rejects", [load.number])
+
+
+def _write_metadata(
+    con: duckdb.DuckDBPyConnection, audit: list[FileAudit], input_dir: Path, today: dt.date, load: Load
+) -> None:
+    # Every load since the build, one row per file; load_audit shows the contract's columns of it.
+    con.execute(
+        "create table load_log (load_number integer, load_id varchar, command varchar, loaded_at timestamp, "
+        "position integer, file varchar, rows_read bigint, rows_loaded bigint, rows_rejected bigint, "
+        "rows_superseded bigint)"
+    )
+    con.execute(
+        "create view load_audit as "
+        "select file, rows_read, rows_loaded, rows_rejected, rows_superseded from load_log "
+        "order by load_number, position"
+    )
+    con.execute(
+        'create table load_rejects (load_number integer, file varchar, line bigint, "column" varchar, '
+        "value varchar, reason varchar)"
+    )
+    record_load(con, audit, load)
     demo = demo_settings(input_dir / DEMO_MARKER)
     con.execute(
         """
@@ -406,19 +691,23 @@ def _write_metadata(
             ?::varchar as demo_settings,
             (select max(reported_date) from events) as latest_event_date,
             (select max(year) from collective_economy) as latest_economy_year,
-            ?::integer as level_count
+            ?::integer as level_count,
+            ?::varchar as load_id,
+            ?::integer as load_number,
+            null::varchar as rejects_sha256
         """,
-        [dt.datetime.now().replace(microsecond=0), bool(demo.get("demo")), json.dumps(demo), len(LEVELS)],
+        [load.at, bool(demo.get("demo")), json.dumps(demo), len(LEVELS), load.id, load.number],
     )
 
 
-def _write_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """The rejects report: UTF-8 with BOM so Excel opens it, formulas neutralised."""
+def _write_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """The rejects report of every load since the build: UTF-8 with BOM so Excel opens it, formulas
+    neutralised. Returns its SHA-256."""
     reader = con.sql(
         """
         select file, line, "column", yp_safe_text(value) as value, reason
-        from rejects
-        order by file, line, "column"
+        from load_rejects
+        order by load_number, file, line, "column"
         """
     ).to_arrow_reader(100_000)
     with path.open("wb") as fh:
@@ -428,6 +717,13 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         ) as writer:
             for batch in reader:
                 writer.write_batch(batch)
+        fh.flush()
+        os.fsync(fh.fileno())
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def describe_audit(audit: list[FileAudit]) -> str:
