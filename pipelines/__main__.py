@@ -1,4 +1,4 @@
-"""Command line: `python -m pipelines demo|build|kpi|report|users|display|audit ...`.
+"""Command line: `python -m pipelines demo|build|ingest|watch|kpi|report|users|display|audit ...`.
 
 Exit 0 ok, 1 failed (or a value the command cannot use), 2 usage.
 """
@@ -36,6 +36,16 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"不是 YYYY-MM-DD 格式的日期：{text}") from None
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.05 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"应为 0.05 到 3600 之间的秒数：{text}")
+    return value
+
+
 def _terminal_progress(message: str, fraction: float) -> None:
     if not sys.stderr.isatty():
         print(f"{fraction:4.0%} {message}", file=sys.stderr)
@@ -62,6 +72,23 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="validate and load an input folder, publish the database")
     build.add_argument("--input", type=Path, required=True)
     build.add_argument("--db", type=Path, required=True)
+    build.add_argument(
+        "--allow-shrink", action="store_true", help="publish even when a table keeps fewer than half its rows"
+    )
+
+    ingest = commands.add_parser("ingest", help="merge increments of events into the published database")
+    ingest.add_argument(
+        "--input", type=Path, required=True, help="a file, or a folder of files, named events_*"
+    )
+    ingest.add_argument("--db", type=Path, required=True)
+    ingest.add_argument(
+        "--allow-shrink", action="store_true", help="publish even when a table keeps fewer than half its rows"
+    )
+
+    watch = commands.add_parser("watch", help="ingest every complete file landing in DIR/incoming")
+    watch.add_argument("--input", type=Path, required=True, help="DIR, holding incoming/, done/ and failed/")
+    watch.add_argument("--db", type=Path, required=True)
+    watch.add_argument("--interval", type=_seconds, default=2.0, help="seconds between looks (default 2)")
 
     kpi = commands.add_parser("kpi", help="print the KPI object of a region and period as JSON")
     kpi.add_argument("--db", type=Path, required=True)
@@ -137,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         if args.command == "build":
             return _build(args)
+        if args.command == "ingest":
+            return _ingest(args)
+        if args.command == "watch":
+            return _watch(args)
         if args.command == "kpi":
             return _kpi(args)
         if args.command == "report":
@@ -170,7 +201,7 @@ def _build(args: argparse.Namespace) -> int:
     from pipelines.build import BuildError, build, describe_audit
 
     try:
-        result = build(args.input, args.db, progress=_terminal_progress)
+        result = build(args.input, args.db, progress=_terminal_progress, allow_shrink=args.allow_shrink)
     except BuildError as exc:
         print(f"\n构建失败，已发布的数据库保持不变。\n{exc}", file=sys.stderr)
         return 1
@@ -180,6 +211,40 @@ def _build(args: argparse.Namespace) -> int:
         f"已发布 {result.db_path}（{result.seconds:.1f} 秒）；被拒绝 {rejected} 行，详见 {result.rejects_path}",
         file=sys.stderr,
     )
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from pipelines.build import BuildError, describe_audit
+    from pipelines.ingest import ingest
+
+    try:
+        result = ingest(args.input, args.db, allow_shrink=args.allow_shrink)
+    except BuildError as exc:
+        print(f"导入失败，已发布的数据库保持不变。\n{exc}", file=sys.stderr)
+        return 1
+    print(describe_audit(result.audit))
+    rejected = sum(a.rows_rejected for a in result.audit)
+    print(
+        f"已发布 {result.db_path}：新增 {result.added} 条，更新 {result.replaced} 条；"
+        f"被拒绝 {rejected} 行，详见 {result.rejects_path}",
+        file=sys.stderr,
+    )
+    print(
+        f"ingest: {result.rows} rows ({result.added} new, {result.replaced} replaced) in {result.seconds:.2f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from pipelines.watch import WatchError, watch_until_signalled
+
+    try:
+        watch_until_signalled(args.input, args.db, interval=args.interval)
+    except WatchError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
     return 0
 
 
