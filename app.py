@@ -19,7 +19,7 @@ if __name__ != "__main__":
         on_script_error=server.on_script_error,
     )
 else:
-    from dashboard import auth, frame
+    from dashboard import auth, frame, params
     from dashboard.filters import url_flags
     from dashboard.labels import t
 
@@ -94,6 +94,7 @@ else:
 
     filters = frame.filters_or_stop(db)
     st.session_state["filters"] = filters
+    params.show_problems(filters.lang)  # what the URL asked that was refused or changed, as text
     if who.via != "open" and not kiosk:
         with st.sidebar:
             auth.account_box(who, auth.scope_name(db, who), lang)

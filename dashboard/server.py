@@ -10,6 +10,7 @@ query layer, from the session row this sets up.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -173,6 +174,52 @@ class DisplayTokenMiddleware:
         await response(scope, receive, send)
 
 
+class SignedInFilesMiddleware:
+    """Files a page made for its visitor (downloads, under /media/) are served only to a signed-in
+    browser once sign-in is required: a copied link opens nothing for anyone without a session."""
+
+    # Streamlit's own identity cookie, set by single sign-on; its session is checked by the page.
+    SSO_COOKIE = "_streamlit_user"
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    def sso_account(self, request: Request, accounts: Accounts) -> bool:
+        """True when the request carries Streamlit's signed SSO identity of an enabled account.
+
+        The cookie is checked with Streamlit's own reader (signature and chunks) of the pinned version;
+        a forged or unsigned cookie reads as nothing."""
+        if self.SSO_COOKIE not in request.cookies:
+            return False
+        try:
+            from streamlit.web.server.starlette.starlette_auth_routes import _get_cookie_value_from_request
+
+            raw = _get_cookie_value_from_request(request, self.SSO_COOKIE)
+            info = json.loads(raw) if raw else {}
+        except Exception:  # an unreadable or forged cookie is no identity
+            return False
+        identity = str(info.get("email") or info.get("sub") or "").strip().lower()
+        return bool(identity) and any(
+            user["enabled"] and user["name"].lower() == identity for user in accounts.list_users()
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/media/"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        accounts = store()
+        allowed = True
+        if await run_in_threadpool(accounts.has_users):
+            session_id = request.cookies.get(SESSION_COOKIE)
+            signed_in = bool(session_id) and await run_in_threadpool(accounts.session_principal, session_id)
+            allowed = bool(signed_in) or await run_in_threadpool(self.sso_account, request, accounts)
+        if not allowed:
+            await PlainTextResponse("sign in first", status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class SecurityHeadersMiddleware:
     """Headers every response carries: no framing by other sites, no type sniffing, no referrer."""
 
@@ -201,7 +248,11 @@ class SecurityHeadersMiddleware:
 
 
 def middleware() -> list[Middleware]:
-    return [Middleware(SecurityHeadersMiddleware), Middleware(DisplayTokenMiddleware)]
+    return [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(SignedInFilesMiddleware),
+        Middleware(DisplayTokenMiddleware),
+    ]
 
 
 def on_script_error(exc: Exception) -> bool:

@@ -217,7 +217,9 @@ def test_a_viewer_has_no_download_and_no_route_to_reports(server_url, page):
     assert page.get_by_role("button", name=re.compile("PDF")).count() == 0
 
 
-def test_an_analyst_download_is_in_the_audit_log(server_url, page, store):
+def test_an_analyst_download_is_in_the_audit_log_and_its_link_is_no_use_to_others(
+    server_url, page, browser, store
+):
     sign_in(page, server_url, "zhang", path=f"/?region={HOME}")
     wait_for_figures(page)
     page.locator('[data-testid="stPopover"]').first.locator("button").click(timeout=30_000)
@@ -226,6 +228,17 @@ def test_an_analyst_download_is_in_the_audit_log(server_url, page, store):
     assert download.value.suggested_filename
     page.wait_for_timeout(500)
     assert audit(store, "download", account="zhang")
+    # The file's link, copied to a browser without a session, opens nothing.
+    link = download.value.url
+    assert "/media/" in link
+    assert page.request.get(link).ok
+    stranger = browser.new_context()
+    assert stranger.request.get(link).status == 403
+    # Nor does a made-up single sign-on cookie.
+    host = link.split("/")[2].split(":")[0]
+    stranger.add_cookies([{"name": "_streamlit_user", "value": "forged", "domain": host, "path": "/"}])
+    assert stranger.request.get(link).status == 403
+    stranger.close()
 
 
 def test_a_display_token_signs_the_wall_in_once_and_revoking_it_ends_the_display(server_url, browser, store):
@@ -314,6 +327,11 @@ def test_single_sign_on_signs_in_a_mapped_identity(sso, page):
     sign_in_with_oidc(page, base, "SSO.Analyst@cq.example")
     wait_for_figures(page)
     assert audit(store, "sign_in", account="sso.analyst@cq.example", target="oidc")
+    # Its downloads are served to it: Streamlit's signed identity names an enabled account.
+    page.locator('[data-testid="stPopover"]').first.locator("button").click(timeout=30_000)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name=t("download_csv")).click()
+    assert page.request.get(download.value.url).ok
     page.goto(f"{base}/?region={ELSEWHERE}")
     page.get_by_text(t("not_authorised")).first.wait_for(timeout=30_000)
     settle(page)
