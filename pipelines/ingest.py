@@ -49,7 +49,7 @@ from pipelines.build import (
     table_rows,
     warn_on_stderr,
 )
-from pipelines.contract import EVENTS, Table
+from pipelines.contract import CITY_CODE, EVENTS, Table
 
 # An ingest holds the increment and the slices it touches in memory, not the database; this is
 # its ceiling before DuckDB spills to disk beside the target.
@@ -59,27 +59,67 @@ DISK_MARGIN = 1.2
 
 
 @dataclass(frozen=True)
-class Derived:
-    """A mart computed from a continuous table, and the slice of its grain one stored row falls in.
+class Slice:
+    """The part of a derived mart that one changed row of its source can move, and how to rebuild it.
 
-    `key` is SQL over a row of `source` (and of the stored table) naming its slice; `mart_key`
-    names the same slice over a row of the mart. A changed row's slices are deleted from the mart
-    and recomputed by the mart's own SQL over the source rows of those slices only.
+    `key` is SQL over a row of the source (and of the stored table) naming its slice; `mart_key`
+    names the same slice over a row of the mart, and `rows` which rows of the mart this slice
+    rebuilds. The slice's rows are deleted and made again by the mart's own SQL, reading only the
+    source rows of the affected slices. A mart that rolls up over regions has a slice per level:
+    with the codes below a level blanked (`blank`), every grouping set of the rollup folds into
+    that level, so a district's day reads the district's events, not the city's.
     """
+
+    key: str
+    mart_key: str
+    rows: str = "true"
+    blank: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A mart computed from `source`, rebuilt slice by slice."""
 
     mart: str
     source: str
-    key: str
-    mart_key: str
+    slices: tuple[Slice, ...]
 
 
 @dataclass(frozen=True)
 class Continuous:
-    """A table that grows by increments: the mart storing its rows by key, and what is built on it."""
+    """A table that grows by increments: the mart storing its rows by key, and what is built on it.
+
+    `references` gives the staging tables its rules look up (`stg_regions` for a grid code) as
+    queries of the published marts that hold the same rows.
+    """
 
     table: Table
     stored: str
     derived: tuple[Derived, ...]
+    references: tuple[tuple[str, str], ...] = ()
+
+
+_CITY = f"'{CITY_CODE}'"
+_BELOW_DISTRICT = ("township_code", "community_code", "grid_code")
+
+
+def _by_level(period: str, period_in_mart: str, deepest: int) -> tuple[Slice, ...]:
+    """Slices of a mart rolled up from grids (or townships, `deepest` 9) to the city, per period."""
+    below = _BELOW_DISTRICT if deepest == 15 else ("township_code",)
+    return (
+        Slice(
+            f"(township_code, {period})",
+            f"(substr(region_code, 1, 9), {period_in_mart})",
+            "length(region_code) >= 9",
+        ),
+        Slice(
+            f"(district_code, {period})",
+            f"(region_code, {period_in_mart})",
+            "length(region_code) = 6",
+            blank=below,
+        ),
+        Slice(period, period_in_mart, f"region_code = {_CITY}", blank=("district_code", *below)),
+    )
 
 
 CONTINUOUS: dict[str, Continuous] = {
@@ -87,18 +127,26 @@ CONTINUOUS: dict[str, Continuous] = {
         EVENTS,
         stored="events",
         derived=(
-            # every region of a day: a day's city row counts every event of that day
-            Derived("events_by_region_day", "events", "reported_date", "reported_date"),
-            Derived("resolve_times", "events", "reported_date", "reported_date"),
-            Derived("events_by_region_month", "events", "date_trunc('month', reported_date)::date", "month"),
+            Derived("events_by_region_day", "events", _by_level("reported_date", "reported_date", 15)),
+            # one row per resolved event: the rows of a day and a duration are interchangeable
+            Derived(
+                "resolve_times",
+                "events",
+                (Slice("(reported_date, ms_to_resolve)", "(reported_date, ms_to_resolve)"),),
+            ),
+            Derived(
+                "events_by_region_month",
+                "events",
+                _by_level("date_trunc('month', reported_date)::date", "month", 9),
+            ),
             Derived(
                 "resolve_times_by_grid",
                 "events",
-                "(grid_code::bigint, reported_date)",
-                "(grid_number, reported_date)",
+                (Slice("(grid_code::bigint, reported_date)", "(grid_number, reported_date)"),),
             ),
-            Derived("resolve_time_histogram", "resolve_times", "reported_date", "reported_date"),
+            Derived("resolve_time_histogram", "resolve_times", (Slice("reported_date", "reported_date"),)),
         ),
+        references=(("stg_regions", "select * from regions where level <> 'city'"),),
     ),
 }
 
@@ -190,8 +238,8 @@ def ingest(
                 )
                 load = _next_load(con, db_path)
                 before = table_rows(con)
-                # the rules refer to the regions loaded by the build: the regions mart holds them
-                con.execute("create temp view stg_regions as select * from regions where level <> 'city'")
+                for name, sql in {ref for table, _ in files for ref in CONTINUOUS[table].references}:
+                    con.execute(f"create temp view {name} as {sql}")
                 audit: list[FileAudit] = []
                 added = replaced = 0
                 touched: set[str] = set()
@@ -220,7 +268,7 @@ def ingest(
         except readers.InputFileError as exc:
             raise BuildError(str(exc)) from None
         except duckdb.Error as exc:
-            raise BuildError(f"导入失败：{str(exc).splitlines()[0]}") from exc
+            raise BuildError(f"{path.name}: 数据库操作出错：{str(exc).splitlines()[0]}") from exc
         except OSError as exc:
             raise BuildError(os_problem(exc, path)) from None
         finally:
@@ -283,23 +331,30 @@ def _recompute(con: duckdb.DuckDBPyConnection, table: Continuous) -> None:
     """Delete and rebuild the slices of every derived mart that a changed row falls in."""
     touched = f"touched_{table.table.name}"
     for derived in sorted(table.derived, key=lambda d: MARTS.index(d.mart)):
-        con.execute(f"create temp table affected as select distinct {derived.key} as slice from {touched}")
-        # the mart's own SQL reads its source by name: a table of that name holding only the
-        # affected slices is put first on the search path while it runs
-        con.execute(
-            f"create table memory.main.{derived.source} as select * from yiping.main.{derived.source} "
-            f"where {derived.key} in (select slice from affected)"
-        )
-        con.execute(
-            f"delete from yiping.main.{derived.mart} where {derived.mart_key} in (select slice from affected)"
-        )
-        try:
-            con.execute("set search_path = 'memory.main,yiping.main'")
+        for part in derived.slices:
+            con.execute(f"create temp table affected as select distinct {part.key} as slice from {touched}")
+            blanked = ", ".join(f"null::varchar as {column}" for column in part.blank)
+            # the mart's own SQL reads its source by name: a view of that name holding only the
+            # affected slices is put first on the search path while it runs
             con.execute(
-                f"insert into yiping.main.{derived.mart} by name select * from (\n{mart_select(derived.mart)}\n)"
+                f"create view memory.main.{derived.source} as "
+                f"select * {f'replace ({blanked})' if blanked else ''} from yiping.main.{derived.source} "
+                f"where {part.key} in (select slice from temp.main.affected)"
             )
-        finally:
-            con.execute("use yiping")
-        con.execute(f"drop table memory.main.{derived.source}")
-        con.execute("drop table affected")
+            con.execute(
+                f"delete from yiping.main.{derived.mart} "
+                f"where {part.mart_key} in (select slice from affected) and ({part.rows})"
+            )
+            try:
+                con.execute("set search_path = 'memory.main,yiping.main'")
+                # blanked codes fold every grouping set into one level: the same row once per set
+                con.execute(
+                    f"insert into yiping.main.{derived.mart} by name "
+                    f"select {'distinct' if part.blank else ''} * from (\n{mart_select(derived.mart)}\n) "
+                    f"where {part.rows}"
+                )
+            finally:
+                con.execute("use yiping")
+            con.execute(f"drop view memory.main.{derived.source}")
+            con.execute("drop table affected")
     con.execute(f"drop table {touched}")
