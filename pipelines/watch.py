@@ -65,6 +65,8 @@ class Watcher:
         self.stop = threading.Event()
         # name -> (size, mtime) of every file at the previous look
         self._seen: dict[str, tuple[int, int]] = {}
+        # files that could not be moved out of incoming: not taken again while they stay
+        self._stuck: set[tuple[str, int, int]] = set()
 
     def check(self) -> None:
         if not self.folder.is_dir():
@@ -87,6 +89,8 @@ class Watcher:
             except FileNotFoundError:
                 continue  # moved away between listing and looking
             signature = (stat.st_size, stat.st_mtime_ns)
+            if (path.name, *signature) in self._stuck:
+                continue
             if self._seen.get(path.name) == signature or stat.st_mtime <= now - self.interval:
                 ready.append((stat.st_mtime_ns, path.name, path))
             seen[path.name] = signature
@@ -95,6 +99,16 @@ class Watcher:
 
     def take(self, path: Path) -> bool:
         """Ingest one file and move it to done or failed; True when it was ingested."""
+        try:
+            return self._take(path)
+        except OSError as exc:  # incoming, done or failed cannot be written: leave the file, go on
+            stat = path.stat() if path.exists() else None
+            if stat is not None:
+                self._stuck.add((path.name, stat.st_size, stat.st_mtime_ns))
+            self.log(f"无法移动 {path.name}：{exc.strerror or exc}（留在 {self.incoming.name}/，不再重试）")
+            return False
+
+    def _take(self, path: Path) -> bool:
         started = time.perf_counter()
         try:
             result = ingest(path, self.db_path, warn=lambda message: None)
