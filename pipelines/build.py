@@ -213,13 +213,21 @@ def build(
         except readers.InputFileError as exc:
             raise BuildError(str(exc)) from None
         except duckdb.Error as exc:
-            raise BuildError(f"构建失败：{str(exc).splitlines()[0]}") from exc
+            raise BuildError(f"构建失败：{database_problem(exc)}") from exc
         except OSError as exc:
             raise BuildError(os_problem(exc, input_dir)) from None
         finally:
             remove_building(building)
     progress("完成", 1.0)
     return BuildResult(db_path, rejects_path_for(db_path), audit, time.perf_counter() - started)
+
+
+def database_problem(exc: duckdb.Error) -> str:
+    """DuckDB's first line of an error; a full disk says so first, in words a steward reads."""
+    text = str(exc).splitlines()[0]
+    if "No space left on device" in text:
+        return f"磁盘空间不足，已发布的数据库保持不变（{text}）"
+    return text
 
 
 def os_problem(exc: OSError, where: Path) -> str:

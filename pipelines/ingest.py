@@ -33,6 +33,7 @@ from pipelines.build import (
     check_shrink,
     configure,
     connect_building,
+    database_problem,
     finish,
     load_lock,
     load_table,
@@ -268,7 +269,7 @@ def ingest(
         except readers.InputFileError as exc:
             raise BuildError(str(exc)) from None
         except duckdb.Error as exc:
-            raise BuildError(f"{path.name}: 数据库操作出错：{str(exc).splitlines()[0]}") from exc
+            raise BuildError(f"{path.name}: 数据库操作出错：{database_problem(exc)}") from exc
         except OSError as exc:
             raise BuildError(os_problem(exc, path)) from None
         finally:

@@ -559,3 +559,55 @@ def test_ingested_demo_equals_a_full_build_of_the_demo_and_its_increment(tmp_pat
     full = tmp_path / "full" / "yiping.duckdb"
     build(everything, full)
     assert mart_differences(db, full) == {}
+
+
+def test_loads_at_the_same_time_take_turns_and_lose_nothing(tmp_path, published):
+    processes = []
+    for number in range(3):
+        rows = [event(event_id=f"P{number}-{i}") for i in range(2000)]
+        increment = write_increment(tmp_path / f"in{number}", f"events_{number}.csv", rows)
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "pipelines",
+                    "ingest",
+                    "--input",
+                    str(increment),
+                    "--db",
+                    str(published),
+                ],
+                cwd=REPO_ROOT,
+                env=cli_env(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    assert query(published, "select count(*) from events where event_id like 'P%'") == [(6000,)]
+    assert {file for file in load_audit(published) if file.startswith("events_")} == {
+        "events_0.csv",
+        "events_1.csv",
+        "events_2.csv",
+    }
+    assert query(published, "select max(load_number), count(distinct load_number) from load_log") == [(4, 4)]
+
+
+def test_a_report_left_from_an_earlier_load_is_told_and_replaced_by_the_next(tmp_path, published):
+    earlier = rejects_path_for(published).read_bytes()
+    ingest(
+        write_increment(tmp_path / "a", "events_a.csv", [event(event_id="A", status="?")]),
+        published,
+        today=TODAY,
+    )
+    assert rejects_report_is_current(published)
+    # as if the load had been killed between publishing the database and its report
+    rejects_path_for(published).write_bytes(earlier)
+    assert not rejects_report_is_current(published)
+    ingest(write_increment(tmp_path / "b", "events_b.csv", [event(event_id="B")]), published, today=TODAY)
+    assert rejects_report_is_current(published)
+    assert [r["file"] for r in rejects(published)] == ["events_a.csv"]

@@ -185,3 +185,36 @@ def test_watch_needs_a_folder_and_a_database(tmp_path, published):
     )
     assert (result.returncode, result.stdout) == (1, "")
     assert "目录不存在" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sigint_stops_an_idle_watcher_cleanly(tmp_path, published):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "watch",
+            "--input",
+            str(folder),
+            "--db",
+            str(published),
+            "--interval",
+            "5",
+        ],
+        cwd=REPO_ROOT,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: (folder / "failed").is_dir(), process)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=WAIT_S)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0 and "Traceback" not in stderr, stderr
