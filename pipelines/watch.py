@@ -111,7 +111,7 @@ class Watcher:
     def _take(self, path: Path) -> bool:
         started = time.perf_counter()
         try:
-            result = ingest(path, self.db_path, warn=lambda message: None)
+            result = ingest(path, self.db_path, warn=self.log)
         except BuildError as exc:
             why = str(exc)
         except Exception as exc:  # noqa: BLE001 -- a file must never stop the watcher
