@@ -86,6 +86,15 @@ else:
                 url_path="report",
             )
         )
+    if who.can("steward"):
+        pages.append(
+            st.Page(
+                "views/load.py",
+                title=t("load_page", lang),
+                icon=":material/upload_file:",
+                url_path="load",
+            )
+        )
     if who.can("admin"):
         pages.append(
             st.Page("views/audit.py", title=t("audit_page", lang), icon=":material/policy:", url_path="audit")

@@ -40,6 +40,57 @@ UI: dict[str, tuple[str, str]] = {
     "events_page": ("事件", "Incidents"),
     "economy_page": ("集体经济", "Collective economy"),
     "report_page": ("报告", "Reports"),
+    "load_page": ("数据导入", "Data import"),
+    "load_intro": (
+        "上传从其他系统导出的文件（CSV、Excel、Parquet），先试运行查看结果，再发布。"
+        "文件只写入本次导入的临时目录，结束后即删除；身份证号、姓名、电话在读取时即去除。",
+        "Upload files exported from other systems (CSV, Excel, Parquet), try them first, then publish. "
+        "Files are written only to a temporary folder of this load and deleted afterwards; "
+        "ID numbers, names and phones are dropped as they are read.",
+    ),
+    "load_files": ("选择文件", "Choose files"),
+    "load_limit": ("每个文件不超过 {mb} MB。", "Up to {mb} MB a file."),
+    "load_rules": (
+        "文件名均以 events 开头（如 events_20251221.csv）时作为事件增量导入，其余事件保持不变；"
+        "否则为整库重建，须包含全部基础表：regions、residents、housing、collective_economy，"
+        "文件名即表名（如 regions.csv）。",
+        "When every file name starts with events (events_20251221.csv) the files are event increments "
+        "merged into the published data; otherwise the whole database is rebuilt, which needs every base "
+        "table (regions, residents, housing, collective_economy), each file named after its table (regions.csv).",
+    ),
+    "load_kind_ingest": ("事件增量导入", "Event increment"),
+    "load_kind_build": ("整库重建", "Full rebuild"),
+    "load_missing_base": ("整库重建缺少基础表：", "A full rebuild lacks the base tables: "),
+    "load_unknown_files": ("文件名不是输入表的名称：", "File names that name no input table: "),
+    "load_duplicate_files": ("同名文件只能上传一个：", "Upload one file of each name: "),
+    "load_dry_run": ("试运行", "Dry run"),
+    "load_dry_running": ("试运行中…", "Trying the files…"),
+    "load_dry_run_note": ("试运行结果（尚未发布）", "Dry-run result (nothing is published yet)"),
+    "load_file": ("文件", "File"),
+    "rows_read": ("读取行数", "Rows read"),
+    "rows_loaded": ("导入行数", "Rows loaded"),
+    "rows_rejected": ("拒绝行数", "Rows rejected"),
+    "rows_superseded": ("被替代行数", "Rows superseded"),
+    "load_rejects": ("被拒绝的行", "Rejected rows"),
+    "load_no_rejects": ("没有被拒绝的行。", "No rows were rejected."),
+    "load_rejects_download": ("下载被拒绝的行（CSV）", "Download rejected rows (CSV)"),
+    "reject_line": ("行号", "Line"),
+    "reject_column": ("列", "Column"),
+    "reject_value": ("值", "Value"),
+    "reject_reason": ("原因", "Reason"),
+    "load_allow_shrink": (
+        "允许数据减少（某表行数不到已发布数据的一半时仍发布）",
+        "Allow shrinking (publish even when a table keeps less than half its published rows)",
+    ),
+    "load_publish": ("发布", "Publish"),
+    "load_publishing": ("正在发布…", "Publishing…"),
+    "load_published": ("已发布。", "Published."),
+    "load_failed": ("发布失败，已发布的数据保持不变：", "Publish failed; the published data is unchanged: "),
+    "load_dry_failed": ("试运行失败：", "The dry run failed: "),
+    "load_stale": (
+        "文件已更改，请重新试运行后再发布。",
+        "The files changed: run the dry run again before publishing.",
+    ),
     "filters": ("筛选", "Filters"),
     "region": ("区域", "Region"),
     "all": ("全部", "All"),
@@ -110,6 +161,7 @@ UI: dict[str, tuple[str, str]] = {
     "metric_density": ("人口密度", "Population density"),
     "metric_overdue": ("超期未办结", "Overdue"),
     "event_sheet": ("事件单（最新待办与超期）", "Event sheet (latest open and overdue)"),
+    "new_mark": ("新", "New"),
     "trend": ("事件趋势与办结率", "Events and resolution rate"),
     "ranking": ("擂台比武", "League table"),
     "no_database": ("还没有数据库。", "There is no database yet."),
