@@ -680,3 +680,16 @@ def test_every_store_action_is_audited(store):
         "display_revoke",
         "account_remove",
     ]
+
+
+def test_the_default_accounts_store_is_ignored_by_git():
+    """The accounts file and SQLite's companions beside it never reach a commit."""
+    import subprocess
+
+    from dashboard.accounts import DEFAULT_ACCOUNTS
+
+    root = Path(__file__).resolve().parent.parent
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = f"{DEFAULT_ACCOUNTS}{suffix}"
+        ignored = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=root, check=False)
+        assert ignored.returncode == 0, f"{path} is not ignored by git"
