@@ -19,7 +19,9 @@ from dashboard.text import literal
 
 DEMO_SCALE = 0.02
 # How often the page looks for a new publish and refreshes its live parts (YIPING_REFRESH_SECONDS).
-REFRESH_SECONDS = max(1, int(os.environ.get("YIPING_REFRESH_SECONDS", "30")))
+REFRESH_SECONDS = max(1, int(os.environ.get("YIPING_REFRESH_SECONDS", "10")))
+# How long an event reported or changed by a new publish stays marked 新 on the event sheet.
+NEW_FOR = dt.timedelta(minutes=10)
 _build_lock = threading.Lock()
 
 BASE_CSS = """
@@ -112,6 +114,29 @@ def watch_publication(db: Path) -> None:
             st.rerun(scope="app")
 
     _watch()
+
+
+def fresh_events(db: Path, view: tuple, rows: dict[str, tuple], now: dt.datetime | None = None) -> set[str]:
+    """The ids among `rows` (event id -> what the sheet shows of it) that are new or changed since the
+    previous publish this session saw of the same `view`, for NEW_FOR after the publish was seen.
+
+    The first look at a view marks nothing: there is nothing to compare with yet.
+    """
+    now = now or dt.datetime.now()
+    seen = st.session_state.setdefault("_fresh_events", {})
+    published = publication(db)
+    before = seen.get(view)
+    marked = dict(before["marked"]) if before else {}
+    if before is not None and before["publication"] != published:
+        for event_id, shown in rows.items():
+            if before["rows"].get(event_id) != shown:
+                marked[event_id] = now
+    marked = {event_id: at for event_id, at in marked.items() if now - at < NEW_FOR}
+    if before is None or before["publication"] != published:
+        seen[view] = {"publication": published, "rows": rows, "marked": marked}
+    else:
+        seen[view] = {**before, "rows": {**before["rows"], **rows}, "marked": marked}
+    return set(marked) & set(rows)
 
 
 def shown_region(filters: Filters) -> str:

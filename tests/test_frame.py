@@ -93,3 +93,41 @@ def test_deck_draws_on_local_style_without_internet(
     page.screenshot(path=artifacts_dir / f"{Path(script).stem}.png")
     requests.assert_local(base_url)
     assert f"{base_url}{MAP_STYLE_URL_PATH}" in requests.urls
+
+
+def test_events_new_or_changed_by_a_publish_are_marked_for_ten_minutes(tmp_path, monkeypatch):
+    import datetime as dt
+    import os
+
+    import streamlit as st
+
+    from dashboard import frame
+
+    monkeypatch.setattr(st, "session_state", {})
+    db = tmp_path / "yiping.duckdb"
+    db.write_bytes(b"first")
+    view = ("50", dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    seen_at = dt.datetime(2024, 6, 30, 9, 0)
+    before = {"E1": ("pending", "a"), "E2": ("pending", "b")}
+    assert frame.fresh_events(db, view, before, seen_at) == set()  # nothing to compare with yet
+    assert frame.fresh_events(db, view, before, seen_at + dt.timedelta(seconds=10)) == set()
+
+    fresh = tmp_path / "next.duckdb"
+    fresh.write_bytes(b"second")
+    os.replace(fresh, db)  # a publish: a new file renamed over the old one
+    after = {"E3": ("pending", "c"), "E1": ("in_progress", "a"), "E2": ("pending", "b")}
+    published_seen = seen_at + dt.timedelta(minutes=1)
+    assert frame.fresh_events(db, view, after, published_seen) == {"E1", "E3"}
+    assert frame.fresh_events(db, view, after, published_seen + dt.timedelta(minutes=9)) == {"E1", "E3"}
+    assert frame.fresh_events(db, view, after, published_seen + frame.NEW_FOR) == set()
+    # another region's sheet keeps its own memory
+    assert frame.fresh_events(db, ("500101",) + view[1:], after, published_seen) == set()
+
+
+def test_the_wall_refreshes_every_ten_seconds_by_default(monkeypatch):
+    import importlib
+
+    from dashboard import frame
+
+    monkeypatch.delenv("YIPING_REFRESH_SECONDS", raising=False)
+    assert importlib.reload(frame).REFRESH_SECONDS == 10

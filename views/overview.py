@@ -144,13 +144,22 @@ with sheet_column:
         if sheet.empty:
             st.info(t("no_events", lang))
             return
+        fresh = frame.fresh_events(
+            filters.db,
+            (code, filters.start, filters.end),
+            {
+                row.event_id: (str(row.status), str(row.reported_at), str(row.category), str(row.description))
+                for row in sheet.itertuples()
+            },
+        )
         shown = sheet.assign(
+            new_mark=[t("new_mark", lang) if e in fresh else "" for e in sheet["event_id"]],
             reported_at=sheet["reported_at"].dt.strftime("%m-%d %H:%M"),
             category=[enum_label(c, lang) for c in sheet["category"]],
             status=[enum_label(s, lang) for s in sheet["status"]],
             age=[fmt_age(h, lang) for h in sheet["age_hours"]],
             overdue=["⚠ " + t("overdue", lang) if o else "" for o in sheet["overdue"]],
-        )[["reported_at", "place", "category", "status", "age", "overdue", "description"]]
+        )[["new_mark", "reported_at", "place", "category", "status", "age", "overdue", "description"]]
         shown.columns = [t(c, lang) for c in shown.columns]
         st.dataframe(shown, hide_index=True, height=map_height + 10, width="stretch")
 
