@@ -73,6 +73,10 @@ UI: dict[str, tuple[str, str]] = {
     "rows_superseded": ("被替代行数", "Rows superseded"),
     "load_rejects": ("被拒绝的行", "Rejected rows"),
     "load_no_rejects": ("没有被拒绝的行。", "No rows were rejected."),
+    "load_rejects_more": (
+        "仅显示前 {shown} 行，共 {total} 行；全部请下载。",
+        "The first {shown} of {total} rows; download them all.",
+    ),
     "load_rejects_download": ("下载被拒绝的行（CSV）", "Download rejected rows (CSV)"),
     "reject_line": ("行号", "Line"),
     "reject_column": ("列", "Column"),

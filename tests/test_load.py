@@ -115,9 +115,9 @@ def test_the_dry_run_shows_the_counts_and_rejects_and_publishes_nothing(
     at.run()
     at.button(key="load_dry_run").click().run()
     assert not at.exception, at.exception
-    counts = at.dataframe[0].value
+    counts = at.table[0].value
     assert counts.values.tolist() == [["events_20240630.csv", 3, 2, 1, 0]]
-    rejects = at.dataframe[1].value
+    rejects = at.table[1].value
     assert rejects[t("reject_line")].tolist() == [4]
     assert rejects[t("reject_column")].tolist() == ["grid_code"]
     assert published.stat().st_mtime_ns == before  # nothing published yet

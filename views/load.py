@@ -21,6 +21,9 @@ from pipelines.build import BuildError
 from pipelines.contract import FILE_SUFFIXES
 from pipelines.dryrun import dry_run, kind_of, missing_base_tables, publish, unknown_files
 
+# Rejects drawn on the page; the download holds them all.
+REJECTS_SHOWN = 200
+
 filters: Filters = st.session_state["filters"]
 lang, principal = filters.lang, filters.principal
 
@@ -127,7 +130,7 @@ counts = pd.DataFrame(
         t(c, lang) for c in ("load_file", "rows_read", "rows_loaded", "rows_rejected", "rows_superseded")
     ],
 )
-st.dataframe(counts, hide_index=True, width="stretch", key="load_counts")
+st.table(counts, hide_index=True)
 
 st.subheader(t("load_rejects", lang))
 if result.rejects.empty:
@@ -142,7 +145,9 @@ else:
             "reason": t("reject_reason", lang),
         }
     )
-    st.dataframe(rejects, hide_index=True, width="stretch", key="load_rejects_table")
+    st.table(rejects.head(REJECTS_SHOWN), hide_index=True)
+    if len(rejects) > REJECTS_SHOWN:
+        st.caption(t("load_rejects_more", lang).format(shown=REJECTS_SHOWN, total=len(rejects)))
     st.download_button(
         t("load_rejects_download", lang),
         data=audited(lambda: csv_bytes(result.rejects), principal, "load:rejects"),
