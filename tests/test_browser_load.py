@@ -115,6 +115,10 @@ def test_a_steward_tries_and_publishes_an_increment_and_the_wall_shows_it(
     assert table_rows(page, 0) == [[INCREMENT, "3", "2", "1", "0"]]
     [reject] = table_rows(page, 1)
     assert reject[:4] == [INCREMENT, "4", "category", "not-a-category"]
+    with page.expect_download() as download:
+        page.get_by_role("button", name=t("load_rejects_download")).click()
+    report = download.value.path().read_bytes()
+    assert report.startswith(b"\xef\xbb\xbf") and b"not-a-category" in report
     assert query(db, "select count(*) from events where event_id like 'LIVE-%'")[0][0] == 0  # not yet
 
     page.get_by_role("button", name=t("load_publish")).click()
@@ -130,6 +134,7 @@ def test_a_steward_tries_and_publishes_an_increment_and_the_wall_shows_it(
     )
     loads = [r for r in store.audit_rows() if r["action"] == "load"]
     assert [(r["account"], r["target"], r["outcome"]) for r in loads] == [("chen", INCREMENT, "ok")]
+    assert [r for r in store.audit_rows() if r["action"] == "download" and r["target"] == "load:rejects"]
 
 
 @pytest.mark.parametrize("name", ["li", "zhang"])
