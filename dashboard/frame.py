@@ -116,9 +116,12 @@ def watch_publication(db: Path) -> None:
     _watch()
 
 
-def fresh_events(db: Path, view: tuple, rows: dict[str, tuple], now: dt.datetime | None = None) -> set[str]:
+def fresh_events(db: Path, view: object, rows: dict[str, tuple], now: dt.datetime | None = None) -> set[str]:
     """The ids among `rows` (event id -> what the sheet shows of it) that are new or changed since the
-    previous publish this session saw of the same `view`, for NEW_FOR after the publish was seen.
+    previous publish this session saw of the same `view` (a region), for NEW_FOR after the publish was seen.
+
+    Only the sheet's rows are compared: an older event that moves onto the sheet when a publish takes
+    another off it is marked too.
 
     The first look at a view marks nothing: there is nothing to compare with yet.
     """

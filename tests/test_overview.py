@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import auth, queries
 from dashboard.access import Principal
 from dashboard.cards import OVERVIEW_CARDS, build_cards
-from dashboard.labels import kpi_label, t
+from dashboard.labels import enum_label, kpi_label, t
 from dashboard.queries import OPERATOR, Gate
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -141,3 +142,41 @@ def test_demo_label_and_publication_time(demo_db, monkeypatch):
     at = run_overview(demo_db, monkeypatch)
     bar = " ".join(str(h.proto) for h in at.get("html"))
     assert t("demo_data") in bar and t("published_at") in bar
+
+
+def event_sheet(at: AppTest):
+    [sheet] = [frame.value for frame in at.dataframe if t("overdue") in frame.value.columns]
+    return sheet
+
+
+def test_overdue_events_stand_out_at_the_top_of_the_sheet(demo_db, monkeypatch):
+    at = run_overview(demo_db, monkeypatch, region="500153")
+    assert not at.exception, at.exception
+    overdue = event_sheet(at)[t("overdue")].tolist()
+    assert "⚠ " + t("overdue") in overdue
+    assert overdue == sorted(overdue, reverse=True)  # every overdue row above every other
+    assert set(event_sheet(at)[t("new_mark")]) == {""}  # nothing to compare with on the first look
+
+
+def test_the_sheet_marks_events_a_publish_added_or_changed(tmp_path, monkeypatch):
+    from inputs import HEADERS, build_folder, event, write_csv, write_folder
+
+    from pipelines.ingest import ingest
+
+    write_folder(tmp_path / "input", {"events": [event(event_id="E1"), event(event_id="E2")]})
+    db = tmp_path / "db" / "yiping.duckdb"
+    build_folder(tmp_path / "input", db)
+    at = run_overview(db, monkeypatch, Principal("chen", "viewer", "50", "password"))
+    assert not at.exception, at.exception
+    assert set(event_sheet(at)[t("new_mark")]) == {""}
+    increment = [
+        event(event_id="E2", status="in_progress"),
+        event(event_id="E3", reported_at="2023-06-02 09:00"),
+    ]
+    ingest(write_csv(tmp_path / "events_1.csv", HEADERS["events"], increment), db, today=dt.date(2024, 6, 30))
+    at.run()
+    assert not at.exception, at.exception
+    sheet = event_sheet(at)
+    marked = dict(zip(sheet[t("status")], sheet[t("new_mark")], strict=True))
+    assert sorted(sheet[t("new_mark")]) == ["", t("new_mark"), t("new_mark")]
+    assert marked[enum_label("in_progress")] == t("new_mark")

@@ -146,7 +146,7 @@ with sheet_column:
             return
         fresh = frame.fresh_events(
             filters.db,
-            (code, filters.start, filters.end),
+            code,  # not the period: the default one moves with the newest event a publish brings
             {
                 row.event_id: (str(row.status), str(row.reported_at), str(row.category), str(row.description))
                 for row in sheet.itertuples()
