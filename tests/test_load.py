@@ -179,3 +179,33 @@ def test_a_failed_publish_is_audited_and_leaves_the_database(published, tmp_path
     assert [e.value for e in at.error] == [t("load_failed") + "磁盘空间不足，已发布的数据库保持不变"]
     assert published.read_bytes() == before
     assert not list(private_tmp.iterdir())  # removed on failure too
+
+
+def test_a_file_that_cannot_be_read_says_why_and_offers_no_publish(published, tmp_path, private_tmp):
+    at = page(published, STEWARD).run()
+    headless = write_csv(tmp_path / "events_bad.csv", ["event_id", "status"], [["E1", "pending"]])
+    at.get("file_uploader")[0].set_value(("events_bad.csv", headless.read_bytes(), "text/csv"))
+    at.run()
+    at.button(key="load_dry_run").click().run()
+    assert not at.exception, at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith(t("load_dry_failed")) and "缺少必需的列" in error and "reported" in error
+    assert [b.key for b in at.button] == ["load_dry_run"]
+    assert not list(private_tmp.iterdir())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_page_speaks_both_languages(published, tmp_path, lang):
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["filters"] = Filters(
+        published, "50", dt.date(2023, 1, 1), dt.date(2023, 12, 31), 2023, lang, principal=STEWARD
+    )
+    at.run()
+    at.get("file_uploader")[0].set_value(("events_20240630.csv", increment_bytes(tmp_path), "text/csv"))
+    at.run()
+    at.button(key="load_dry_run").click().run()
+    assert not at.exception, at.exception
+    assert list(at.table[0].value.columns) == [
+        t(key, lang) for key in ("load_file", "rows_read", "rows_loaded", "rows_rejected", "rows_superseded")
+    ]
+    assert at.button(key="load_publish").label == t("load_publish", lang)
