@@ -310,3 +310,19 @@ def test_the_kpi_object_hides_small_special_care_counts_and_revealing_shares_in_
 @pytest.mark.parametrize("name", ["special_care", "special_care_by_child", "population_composition"])
 def test_what_a_district_sees_is_not_suppressed(demo_db, name):
     assert Gate(OPERATOR).ask(name, demo_db, "500153")["residents"].notna().all()
+
+
+def test_households_never_bound_a_hidden_resident_count_below_a_township(demo_db):
+    """Residents ≥ households: a small unit's household count would give a lower bound of a hidden count."""
+    gate = Gate(OPERATOR)
+    township = str(gate.ask("children", demo_db, "500153")["code"].iloc[0])
+    community = str(gate.ask("children", demo_db, township)["code"].iloc[0])
+    assert (
+        gate.ask("kpis", demo_db, community, "2024-01-01", "2024-12-31")["population"]["households"] is None
+    )
+    assert gate.ask("kpis", demo_db, township, "2024-01-01", "2024-12-31")["population"]["households"] > 0
+    listed = gate.ask("population_by_child", demo_db, township, "2024-12-31")
+    assert listed["households"].isna().all()
+    assert set(listed["households_shown"]) == {"…"}
+    districts = gate.ask("population_by_child", demo_db, "500153", "2024-12-31")
+    assert districts["households"].notna().all()

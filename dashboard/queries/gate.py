@@ -457,6 +457,11 @@ def _population_by_child(frame: pd.DataFrame, arguments: dict, scope: str) -> pd
         out = _hide(out, column, hidden, pd.Series(shown.primary[column].to_numpy(), index=out.index))
     out.loc[out["residents"].isna() | out["elderly"].isna(), "elderly_share"] = np.nan
     out.loc[out["residents"].isna() | out["floating"].isna(), "floating_share"] = np.nan
+    if "households" in out.columns:
+        # Residents are at least their households: a small unit's household count would bound a
+        # hidden resident count from below, so below a township it is not shown at all.
+        small = out["level"].isin(SMALL_UNIT_LEVELS)
+        out = _hide(out, "households", small, pd.Series(False, index=out.index))
     return out
 
 
@@ -512,6 +517,7 @@ def _kpi_object(kpis: dict, db: Any, code: str) -> dict:
         for tag, count in people["special_care"].items()
     }
     own = _people_of(db, code, kpis["to"])
+    people["households"] = None  # never below a township: see _population_by_child
     if own["residents"]:
         people["residents"] = None
     if own["residents"] or own["elderly"]:
