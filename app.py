@@ -22,6 +22,7 @@ else:
     from dashboard import auth, frame, params
     from dashboard.filters import url_flags
     from dashboard.labels import t
+    from pipelines.contract import CITY_CODE
 
     lang, kiosk, rotate = url_flags()
     st.set_page_config(
@@ -86,7 +87,8 @@ else:
                 url_path="report",
             )
         )
-    if who.can("steward"):
+    # Loads and the audit log concern the whole city: for stewards and admins whose scope is the city.
+    if who.can("steward") and who.scope == CITY_CODE:
         pages.append(
             st.Page(
                 "views/load.py",
@@ -95,7 +97,7 @@ else:
                 url_path="load",
             )
         )
-    if who.can("admin"):
+    if who.can("admin") and who.scope == CITY_CODE:
         pages.append(
             st.Page("views/audit.py", title=t("audit_page", lang), icon=":material/policy:", url_path="audit")
         )

@@ -546,9 +546,10 @@ class Accounts:
 
     # --- sessions -------------------------------------------------------------------------------
 
-    def session_principal(self, session_id: str | None) -> Principal | None:
+    def session_principal(self, session_id: str | None, *, touch: bool = True) -> Principal | None:
         """Who holds this session, or None when it is unknown, idle too long, or its account or display
-        is gone or disabled."""
+        is gone or disabled. `touch=False` asks without counting as use: a page that only re-checks
+        its session on a timer must not keep an unattended session alive for ever."""
         if not isinstance(session_id, str) or not session_id:
             return None
         id_hash = _secret_hash(session_id)
@@ -588,7 +589,7 @@ class Accounts:
                 via=row["via"],
                 session=session_id,
             )
-        if epoch - row["last_seen"] >= LAST_SEEN_RESOLUTION.total_seconds():
+        if touch and epoch - row["last_seen"] >= LAST_SEEN_RESOLUTION.total_seconds():
             with self._write() as connection:
                 connection.execute(
                     "update sessions set last_seen = ?, expires_at = ? where id_hash = ?",

@@ -64,17 +64,23 @@ def _sso_identity() -> str | None:
     try:
         if not st.user.is_logged_in:
             return None
-        return str(st.user.get("email") or st.user.get("sub") or "") or None
+        # An address the provider has not verified names nobody: anyone could have typed it.
+        email = st.user.get("email") if st.user.get("email_verified") is not False else None
+        return str(email or st.user.get("sub") or "") or None
     except Exception:  # Streamlit's identity cookie is missing or no longer valid
         return None
 
 
-def principal() -> Principal | None:
-    """The principal of this session: a password or display session, else a mapped SSO identity."""
+def principal(*, touch: bool = True) -> Principal | None:
+    """The principal of this session: a password or display session, else a mapped SSO identity.
+    `touch=False` re-checks without counting as use (the timer of `watch_session`)."""
     accounts = store()
     session_id = st.context.cookies.get(SESSION_COOKIE)
     if isinstance(session_id, str) and session_id:
-        who = accounts.session_principal(session_id)
+        # A wall display is meant to run unattended: its timer keeps it signed in.
+        who = accounts.session_principal(session_id, touch=touch)
+        if who is not None and not touch and who.via == "display":
+            who = accounts.session_principal(session_id)
         if who is not None:
             return who
     identity = _sso_identity()
@@ -270,7 +276,7 @@ def watch_session(seconds: int) -> None:
 
     @st.fragment(run_every=seconds)
     def _check() -> None:
-        if sign_in_required() and principal() != started:
+        if sign_in_required() and principal(touch=False) != started:
             st.session_state["_session_changed_at"] = time.time()
             st.rerun(scope="app")
 

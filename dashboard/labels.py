@@ -150,6 +150,14 @@ UI: dict[str, tuple[str, str]] = {
     "audit_rows": ("条记录", "rows"),
     "audit_download": ("下载 CSV", "Download CSV"),
     "not_authorised": ("无权查看", "Not authorised"),
+    "load_city_only": (
+        "数据导入会改动全市共用的数据库，仅限范围为全市（50）的数据管理员。",
+        "A load changes the database the whole city reads: only stewards whose scope is the city (50) may load.",
+    ),
+    "audit_city_only": (
+        "审计日志记录全市的登录与操作，仅限范围为全市（50）的管理员查看。",
+        "The audit log covers the whole city: only administrators whose scope is the city (50) may read it.",
+    ),
     "page_error": (
         "页面出错，详情已记入服务器日志，请稍后重试。",
         "This page hit an error; the details are in the server log.",

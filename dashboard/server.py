@@ -10,8 +10,10 @@ query layer, from the session row this sets up.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -23,14 +25,17 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from dashboard.accounts import Accounts, accounts_path
+from pipelines.contract import CITY_CODE
 
 SESSION_COOKIE = "yiping_session"
+UPLOAD_PATH = "/_stcore/upload_file"
 SIGN_IN_PATH = "/account/signin"
 SIGN_OUT_PATH = "/account/signout"
 # Bounds on what the form may carry: Argon2 would hash a megabyte as patiently as ten characters.
 MAX_FORM_BYTES = 4096
 MAX_NAME = 64
 MAX_PASSWORD = 256
+NO_STORE = {"cache-control": "no-store"}
 # Paths that are Streamlit's own machinery or files, never a page a display token opens.
 _NOT_PAGES = ("/_stcore", "/static", "/app/static", "/media", "/component", "/account", "/auth", "/oauth2")
 
@@ -39,6 +44,9 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 log = logging.getLogger("yiping.server")
+# Each sign-in costs an Argon2id check (64 MiB, three passes): at most this many at once, so that a
+# flood of posts queues instead of taking every core and gigabytes of memory.
+_HASHING = asyncio.Semaphore(max(1, (os.cpu_count() or 2) // 2))
 _stores: dict[str, Accounts] = {}
 
 
@@ -104,15 +112,16 @@ async def sign_in(request: Request) -> Response:
     target = safe_next(str(form.get("next") or "/"))
     session_id = None
     if name.strip() and password and len(password) <= MAX_PASSWORD and len(name) <= MAX_NAME:
-        session_id = await run_in_threadpool(store().sign_in, name, password, client_address(request))
+        async with _HASHING:
+            session_id = await run_in_threadpool(store().sign_in, name, password, client_address(request))
     else:
         await run_in_threadpool(
             store().record, "sign_in_failed", account="", address=client_address(request),
             target=name[:MAX_NAME], outcome="failed",
         )  # fmt: skip
     if session_id is None:
-        return RedirectResponse(_with_param(target, "signin", "failed"), status_code=303)
-    response = RedirectResponse(target, status_code=303)
+        return RedirectResponse(_with_param(target, "signin", "failed"), status_code=303, headers=NO_STORE)
+    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
     set_session_cookie(response, session_id, _is_https(request))
     return response
 
@@ -159,7 +168,14 @@ class DisplayTokenMiddleware:
         pairs = parse_qsl(request.url.query, keep_blank_values=True)
         token = next((v for k, v in reversed(pairs) if k == "display"), "")
         rest = [(k, v) for k, v in pairs if k not in ("display", "signin")]
-        target = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+        target = safe_next(request.url.path + (f"?{urlencode(rest)}" if rest else ""))
+        current = request.cookies.get(SESSION_COOKIE)
+        if current and await run_in_threadpool(store().session_principal, current):
+            # Already signed in: a link with someone else's token must not replace this session.
+            response: Response = RedirectResponse(target, status_code=303)
+            response.headers["referrer-policy"] = "no-referrer"
+            await response(scope, receive, send)
+            return
         session_id = None
         if 0 < len(token) <= 256:
             session_id = await run_in_threadpool(store().display_sign_in, token, client_address(request))
@@ -184,27 +200,59 @@ class SignedInFilesMiddleware:
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
         self.app = app
 
-    def sso_account(self, request: Request, accounts: Accounts) -> bool:
-        """True when the request carries Streamlit's signed SSO identity of an enabled account.
+    def sso_identity(self, request: Request) -> str:
+        """The e-mail or subject of Streamlit's signed SSO identity cookie, lower-cased; "" without one.
 
         The cookie is checked with Streamlit's own reader (signature and chunks) of the pinned version;
         a forged or unsigned cookie reads as nothing."""
         if self.SSO_COOKIE not in request.cookies:
-            return False
+            return ""
         try:
             from streamlit.web.server.starlette.starlette_auth_routes import _get_cookie_value_from_request
 
             raw = _get_cookie_value_from_request(request, self.SSO_COOKIE)
             info = json.loads(raw) if raw else {}
         except Exception:  # an unreadable or forged cookie is no identity
-            return False
-        identity = str(info.get("email") or info.get("sub") or "").strip().lower()
+            return ""
+        email = info.get("email") if info.get("email_verified") is not False else None
+        return str(email or info.get("sub") or "").strip().lower()
+
+    def sso_account(self, request: Request, accounts: Accounts) -> bool:
+        """True when the request carries Streamlit's signed SSO identity of an enabled account."""
+        identity = self.sso_identity(request)
         return bool(identity) and any(
             user["enabled"] and user["name"].lower() == identity for user in accounts.list_users()
         )
 
+    def steward(self, request: Request, accounts: Accounts) -> bool:
+        """True for a browser signed in as a steward (or above) whose scope is the city."""
+        session_id = request.cookies.get(SESSION_COOKIE)
+        who = accounts.session_principal(session_id) if session_id else None
+        if who is not None:
+            return who.can("steward") and who.scope == CITY_CODE
+        name = self.sso_identity(request)
+        return (
+            any(
+                user["enabled"]
+                and user["name"].lower() == name
+                and user["role"] in ("steward", "admin")
+                and user["scope"] == CITY_CODE
+                for user in accounts.list_users()
+            )
+            if name
+            else False
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/media/"):
+        path = str(scope.get("path", ""))
+        if scope["type"] == "http" and path.startswith(UPLOAD_PATH):
+            # Streamlit hands upload addresses to any session; only the import page's users may send files.
+            if not await run_in_threadpool(self.steward, Request(scope), store()):
+                await PlainTextResponse("uploads are for stewards", status_code=403)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http" or not path.startswith("/media/"):
             await self.app(scope, receive, send)
             return
         request = Request(scope)

@@ -327,6 +327,16 @@ def test_a_hash_made_with_weaker_settings_is_renewed_at_sign_in(alice):
 # ---------------------------------------------------------------------------------- sessions
 
 
+def test_a_check_that_does_not_count_as_use_lets_an_unattended_session_idle_out(alice, clock):
+    session = alice.sign_in("alice", PASSWORD)
+    for _ in range(8):
+        clock.advance(hours=1)
+        assert alice.session_principal(session, touch=False) is not None
+    clock.advance(minutes=1)
+    assert alice.session_principal(session, touch=False) is None
+    assert alice.session_principal(session) is None
+
+
 def test_a_session_lives_while_used_and_ends_after_8_idle_hours(alice, clock):
     session = alice.sign_in("alice", PASSWORD)
     for _ in range(3):

@@ -348,3 +348,27 @@ def test_single_sign_on_refuses_an_identity_without_an_account(sso, page):
     settle(page)
     assert figures(page) == 0
     assert len(audit(store, "sign_in_failed", target="stranger@elsewhere.example")) == 1
+
+
+def test_uploads_are_refused_to_all_but_a_city_steward(server_url, browser, store):
+    """Streamlit hands upload addresses to any session: the server itself refuses the files."""
+    stranger = browser.new_context()
+    assert stranger.request.put(server_url + "/_stcore/upload_file/session/file", multipart={}).status == 403
+    stranger.close()
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, server_url, "zhang")  # an analyst
+    wait_for_figures(page)
+    assert context.request.put(server_url + "/_stcore/upload_file/session/file", multipart={}).status == 403
+    context.close()
+
+
+def test_a_display_link_does_not_replace_a_signed_in_session(server_url, page, context, store):
+    token = store.add_display("wall-link", ELSEWHERE, by="admin")
+    sign_in(page, server_url, "zhang")
+    wait_for_figures(page)
+    page.goto(f"{server_url}/?display={token}")
+    wait_for_figures(page)
+    assert token not in page.url
+    assert "zhang" in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert not audit(store, "display_sign_in", account="wall-link")

@@ -101,6 +101,14 @@ def test_the_page_refuses_anyone_below_steward(published):
     assert not at.get("file_uploader") and not at.button
 
 
+def test_a_district_steward_may_not_load_the_citys_database(published):
+    district_steward = Principal(name="wu", role="steward", scope="500101", via="password")
+    at = page(published, district_steward).run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [t("not_authorised")]
+    assert not at.get("file_uploader") and not at.button
+
+
 def test_the_dry_run_shows_the_counts_and_rejects_and_publishes_nothing(
     published, tmp_path, monkeypatch, private_tmp
 ):

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import auth
 from dashboard.access import Principal
 from dashboard.labels import t
+from pipelines.contract import CITY_CODE
 from pipelines.safety import neutralize_formula
 
 COLUMNS = ("time", "account", "address", "action", "target", "outcome")
@@ -19,6 +20,10 @@ lang = st.session_state["filters"].lang
 st.subheader(t("audit_page", lang))
 if not who.can("admin"):
     st.error(t("not_authorised", lang))
+    st.stop()
+if who.scope != CITY_CODE:
+    st.error(t("not_authorised", lang))
+    st.caption(t("audit_city_only", lang))
     st.stop()
 
 today = dt.date.today()

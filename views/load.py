@@ -18,7 +18,7 @@ from dashboard.filters import Filters
 from dashboard.labels import t
 from dashboard.text import literal
 from pipelines.build import BuildError
-from pipelines.contract import FILE_SUFFIXES
+from pipelines.contract import CITY_CODE, FILE_SUFFIXES
 from pipelines.dryrun import dry_run, kind_of, missing_base_tables, publish, unknown_files
 
 # Rejects drawn on the page; the download holds them all.
@@ -30,6 +30,12 @@ lang, principal = filters.lang, filters.principal
 frame.title_bar(filters, t("load_page", lang), "")
 if not principal.can("steward"):  # the menu shows the page to stewards only; a link gets no further
     st.error(t("not_authorised", lang))
+    st.stop()
+if principal.scope != CITY_CODE:
+    # A load replaces rows of the one database the whole city reads: a district's steward could
+    # overwrite another district's events by id, or rebuild everything.
+    st.error(t("not_authorised", lang))
+    st.caption(t("load_city_only", lang))
     st.stop()
 
 published = st.session_state.pop("load_published", None)
