@@ -78,29 +78,16 @@ else:
             url_path="economy",
         ),
     ]
-    if who.can("analyst"):
-        pages.append(
-            st.Page(
-                "views/report.py",
-                title=t("report_page", lang),
-                icon=":material/description:",
-                url_path="report",
-            )
-        )
-    # Loads and the audit log concern the whole city: for stewards and admins whose scope is the city.
-    if who.can("steward") and who.scope == CITY_CODE:
-        pages.append(
-            st.Page(
-                "views/load.py",
-                title=t("load_page", lang),
-                icon=":material/upload_file:",
-                url_path="load",
-            )
-        )
-    if who.can("admin") and who.scope == CITY_CODE:
-        pages.append(
-            st.Page("views/audit.py", title=t("audit_page", lang), icon=":material/policy:", url_path="audit")
-        )
+    # (page, title key, icon, role it needs, city scope only): loads and the audit log concern the
+    # whole city, so only stewards and admins whose scope is the city get them.
+    restricted = (
+        ("report", "report_page", ":material/description:", "analyst", False),
+        ("load", "load_page", ":material/upload_file:", "steward", True),
+        ("audit", "audit_page", ":material/policy:", "admin", True),
+    )
+    for name, title, icon, role, city_only in restricted:
+        if who.can(role) and (not city_only or who.scope == CITY_CODE):
+            pages.append(st.Page(f"views/{name}.py", title=t(title, lang), icon=icon, url_path=name))
     navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
 
     filters = frame.filters_or_stop(db)
