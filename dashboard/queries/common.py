@@ -33,9 +33,31 @@ class Period:
         return (self.end - self.start).days + 1
 
     def previous(self) -> Period:
-        """The period of the same length that ends the day before this one starts."""
+        """环比: the period of the same length that ends the day before this one starts."""
         end = self.start - dt.timedelta(days=1)
         return Period(end - dt.timedelta(days=self.days - 1), end)
+
+    def year_before(self) -> Period:
+        """同比: the same dates one year earlier (29 February → 28 February)."""
+        return Period(_year_earlier(self.start), _year_earlier(self.end))
+
+    def compared(self, mode: str = "yoy") -> Period:
+        """The period a change is measured against: `yoy` (同比, the default) or `prev` (环比)."""
+        if mode == "prev":
+            return self.previous()
+        if mode == "yoy":
+            return self.year_before()
+        raise QueryError(f"比较方式只能是 yoy 或 prev：{mode}")
+
+
+COMPARE_MODES = ("yoy", "prev")
+
+
+def _year_earlier(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
 
 
 def _as_date(value: DateLike) -> dt.date:
