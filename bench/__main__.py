@@ -1,4 +1,4 @@
-"""`python -m bench [--only data,kpi,browser,report] [--scale 1.0] [--queries 200] [--rebuild]`.
+"""`python -m bench [--only data,kpi,browser,report,live] [--scale 1.0] [--queries 200] [--rebuild]`.
 
 Prints the figures with their targets and writes `<section>.json` and `summary.md` to the results
 folder. Exit status 0 when every section ran, whether or not its targets were met; 1 when a section
@@ -42,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
         "--only",
         type=_sections,
         default=list(SECTIONS),
-        help="comma-separated sections to run: data,kpi,browser,report (default: all)",
+        help="comma-separated sections to run: data,kpi,browser,report,live (default: all)",
     )
     p.add_argument(
         "--scale",
@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                 from bench import browser
 
                 section = browser.run(db, work, changes=args.changes)
+            elif name == "live":
+                from bench import live
+
+                section = live.run(db, input_dir, work)
             else:
                 from bench import reports
 

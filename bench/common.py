@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("data", "kpi", "browser", "report")
+SECTIONS = ("data", "kpi", "browser", "report", "live")
 GB = 1024**3
 
 
