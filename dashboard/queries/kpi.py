@@ -31,11 +31,19 @@ event_counts as (
         sum(disputes) as disputes,
         sum(disputes_grassroots) as disputes_grassroots,
         sum(rated) as rated,
-        sum(satisfied) as satisfied,
-        sum(len(list_filter(open_due_dates, lambda due: due <= $end))) as overdue_open
+        sum(satisfied) as satisfied
     from events_by_region_day
     where region_number = $region_number
       and reported_date between $start and $end
+),
+
+-- the backlog at the end of the period, whenever its events were reported: what entered it and
+-- what left it, up to the last day
+overdue as (
+    select coalesce(sum(change), 0) as overdue_open
+    from overdue_changes_by_region_day
+    where region_number = $region_number
+      and change_date <= $end
 ),
 
 resolve_median as (
@@ -45,8 +53,9 @@ resolve_median as (
       and reported_date between $start and $end
 )
 
-select snapshot.*, event_counts.*, resolve_median.*
+select snapshot.*, event_counts.*, overdue.*, resolve_median.*
 from event_counts
+cross join overdue
 cross join resolve_median
 left join snapshot on true
 """
