@@ -1,4 +1,4 @@
-"""The KPI object of SPEC section 6, and the same for the period before."""
+"""The KPI object of SPEC section 6, and the same for the period it is compared with."""
 
 from __future__ import annotations
 
@@ -219,9 +219,11 @@ def kpis_with_previous(
     start: DateLike,
     end: DateLike,
     year: int | None = None,
+    compare: str = "yoy",
 ) -> tuple[dict, dict]:
-    """The KPIs and those of the previous period of the same length (previous year for the economy)."""
+    """The KPIs and those of the compared period: 同比 (`yoy`, the same dates a year earlier) by default,
+    环比 (`prev`, the same length just before) on request; the collective economy's previous year either way."""
+    compared = Period.of(start, end).compared(compare)
     current = kpis(db, region, start, end, year=year)
-    period = Period.of(start, end).previous()
-    previous = kpis(db, region, period.start, period.end, year=current["year"] - 1)
+    previous = kpis(db, region, compared.start, compared.end, year=current["year"] - 1)
     return current, previous
