@@ -570,11 +570,12 @@ def test_overdue_open_is_the_backlog_at_the_end_of_the_period(demo_db):
     for code in regions:
         for start, end in periods:
             backlog = _backlog_by_hand(events, code, start, end)
-            assert kpis(demo_db, code, start, end)["events"]["overdue_open"] == len(backlog), (
-                code,
-                start,
-                end,
-            )
+            case = (code, start, end)
+            assert kpis(demo_db, code, start, end)["events"]["overdue_open"] == len(backlog), case
+            # the events page lists the same events, and its map counts them
+            listed = queries.overdue_events(demo_db, code, start, end, limit=100_000)
+            assert sorted(listed["event_id"]) == sorted(backlog["event_id"]), case
+            assert queries.map_cells(demo_db, code, start, end)["overdue"].sum() == len(backlog), case
             from_before += int((backlog["reported_at"] < pd.Timestamp(start)).sum())
             resolved_after += int(backlog["resolved_at"].notna().sum())
     # the cases the definition is about are there to be counted
