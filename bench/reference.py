@@ -45,7 +45,6 @@ ENUMS = {
 TAG_SEPARATORS = r"[;,、，]"
 GRASSROOTS = ["grid", "community", "township"]
 SATISFIED = ["satisfied", "basically_satisfied"]
-OPEN = ["pending", "in_progress"]
 
 
 @dataclass
@@ -194,12 +193,14 @@ def kpis(tables: Tables, region: str, start: dt.date, end: dt.date, year: int | 
 
     day_after = pd.Timestamp(end) + pd.Timedelta(days=1)
     e = tables.events
-    e = e[
-        e["grid_code"].str.startswith(region)
-        & (e["reported_at"] >= pd.Timestamp(start))
-        & (e["reported_at"] < day_after)
-        & (e["status"] != "cancelled")
+    under = e[e["grid_code"].str.startswith(region) & (e["status"] != "cancelled")]
+    # the backlog at the end of the period, whenever its events were reported
+    backlog = under[
+        (under["reported_at"] < day_after)
+        & (under["due_at"] < day_after)
+        & (under["resolved_at"].isna() | (under["resolved_at"] >= day_after))
     ]
+    e = under[(under["reported_at"] >= pd.Timestamp(start)) & (under["reported_at"] < day_after)]
     resolved = e[e["status"] == "resolved"]
     hours = (resolved["resolved_at"] - resolved["reported_at"]).dt.total_seconds() / 3600
     disputes = e[e["category"] == "dispute"]
@@ -213,7 +214,7 @@ def kpis(tables: Tables, region: str, start: dt.date, end: dt.date, year: int | 
         "median_hours_to_resolve": float(hours.median()) if len(hours) else None,
         "grassroots_rate": _rate(len(grassroots), len(disputes)),
         "satisfaction_rate": _rate(rated["satisfaction"].isin(SATISFIED).sum(), len(rated)),
-        "overdue_open": int((e["status"].isin(OPEN) & (e["due_at"] < day_after)).sum()),
+        "overdue_open": len(backlog),
     }
 
     v = tables.economy

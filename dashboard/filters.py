@@ -1,4 +1,4 @@
-"""The filters every page shares (region, period, year, language), kept in step with the URL.
+"""The filters every page shares (region, period, comparison, year, language), kept in step with the URL.
 
 The URL is read once when a session starts and written back on every run, so a copied link
 reproduces the view. In kiosk mode there is no sidebar: the URL alone sets the view.
@@ -16,7 +16,7 @@ from dashboard import params
 from dashboard.access import Principal
 from dashboard.data import ask
 from dashboard.labels import LANGS, level_label, t
-from dashboard.queries import OutOfScope, Period, QueryError, twelve_months_ending
+from dashboard.queries import COMPARE_MODES, OutOfScope, Period, QueryError, twelve_months_ending
 
 LEVEL_KEYS = ("district", "township", "community", "grid")
 PRESETS = ("preset_12m", "preset_this_year", "preset_last_year", "preset_90d", "preset_30d", "preset_custom")
@@ -24,7 +24,8 @@ PRESETS = ("preset_12m", "preset_this_year", "preset_last_year", "preset_90d", "
 
 @dataclass
 class Filters:
-    """What the page shows: a region, a period, a collective-economy year, a language, and for whom."""
+    """What the page shows: a region, a period and the period its changes are measured against, a
+    collective-economy year, a language, and for whom."""
 
     db: Path
     region: str
@@ -38,6 +39,8 @@ class Filters:
     # why the region cannot be shown: "unknown_region" or "out_of_scope" (a label key); None: it can
     region_problem: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # 同比 (`yoy`, the same dates a year earlier) or 环比 (`prev`, the same length just before)
+    compare: str = "yoy"
 
     @property
     def region_ok(self) -> bool:
@@ -45,6 +48,25 @@ class Filters:
 
     def period_text(self) -> str:
         return f"{self.start.isoformat()} {t('up_to', self.lang)} {self.end.isoformat()}"
+
+    @property
+    def compared(self) -> Period:
+        """The dates every change on the page is measured against."""
+        return Period(self.start, self.end).compared(self.compare)
+
+    def compared_text(self, economy_year: int | None = None) -> str:
+        """'同比：2024-01-01 至 2024-12-31' / 'Compared with 2024-01-01 – 2024-12-31 (year on year)', with
+        the collective economy's compared year when the page shows it."""
+        text = t(f"compared_dates_{self.compare}", self.lang).format(
+            start=self.compared.start.isoformat(), end=self.compared.end.isoformat()
+        )
+        if economy_year is None:
+            return text
+        return (
+            text
+            + ("；" if self.lang == "zh" else "; ")
+            + t("compared_economy", self.lang).format(year=economy_year)
+        )
 
 
 # The URL is input: each parameter is read through its rule in dashboard/params.py, which bounds or
@@ -103,6 +125,7 @@ def _seed_from_url(db: Path, latest: dt.date, scope: str) -> None:
     if year:
         state["economy_year"] = year
     state["lang_choice"] = _param("lang") if _param("lang") in LANGS else "zh"
+    state["compare_choice"] = _param("compare") or COMPARE_MODES[0]
     state["_seeded"] = True
 
 
@@ -173,6 +196,7 @@ def shared_filters(db: Path) -> Filters:
         start, end = _date_param("from"), _date_param("to")
         period = Period(start, end) if start and end and start <= end else twelve_months_ending(latest)
         year = _int_param("year") or period.end.year
+        compare = _param("compare") or COMPARE_MODES[0]
     else:
         with st.sidebar:
             lang = (
@@ -199,6 +223,16 @@ def shared_filters(db: Path) -> Filters:
                     period = Period(*picked)
                 else:
                     period = Period(default[0], default[1])
+            compare = (
+                st.segmented_control(
+                    t("compare", lang),
+                    COMPARE_MODES,
+                    format_func=lambda mode: t(f"compare_{mode}", lang),
+                    key="compare_choice",
+                    help=t("compare_help", lang),
+                )
+                or COMPARE_MODES[0]
+            )
             years = ask(principal, "economy_years", db)
             default_year = period.end.year
             choices = sorted(set(years) | {default_year}, reverse=True)
@@ -208,7 +242,17 @@ def shared_filters(db: Path) -> Filters:
 
     problem = _region_problem(db, region, principal)
     filters = Filters(
-        db, region, period.start, period.end, int(year), lang, kiosk, rotate, principal, problem
+        db,
+        region,
+        period.start,
+        period.end,
+        int(year),
+        lang,
+        kiosk,
+        rotate,
+        principal,
+        problem,
+        compare=compare,
     )
     _write_url(filters)
     return filters
@@ -233,13 +277,23 @@ def _write_url(filters: Filters) -> None:
         "to": filters.end.isoformat(),
         "year": str(filters.year),
         "lang": filters.lang,
+        "compare": filters.compare,
     }
     if filters.kiosk:
         wanted["kiosk"] = "1"
     if filters.rotate:
         wanted["rotate"] = str(filters.rotate)
     for key, value in st.query_params.to_dict().items():
-        if key not in wanted and key not in ("region", "from", "to", "year", "lang", "kiosk", "rotate"):
+        if key not in wanted and key not in (
+            "region",
+            "from",
+            "to",
+            "year",
+            "lang",
+            "compare",
+            "kiosk",
+            "rotate",
+        ):
             wanted[key] = value
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)

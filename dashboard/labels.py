@@ -399,6 +399,95 @@ UI: dict[str, tuple[str, str]] = {
     ),
 }
 
+# What each change is measured against (SPEC section 6), and each KPI's definition for the cards' help.
+UI.update(
+    {
+        "compare": ("对比", "Compare with"),
+        "compare_yoy": ("同比", "Year on year"),
+        "compare_prev": ("环比", "Previous period"),
+        "compare_help": (
+            "同比：与上一年的相同日期对比；环比：与紧邻其前、长度相同的时段对比。集体经济均与上年对比。",
+            "Year on year: the same dates one year earlier. Previous period: the period of the same length "
+            "just before. The collective economy is always compared with the previous year.",
+        ),
+        "compared_dates_yoy": ("同比：{start} 至 {end}", "Compared with {start} – {end} (year on year)"),
+        "compared_dates_prev": ("环比：{start} 至 {end}", "Compared with {start} – {end} (previous period)"),
+        "compared_economy": ("集体经济对比 {year} 年", "collective economy with {year}"),
+        "compared_year_only": ("与上年（{year} 年）对比", "Compared with the previous year ({year})"),
+        "compared_value": ("{basis}（{start} 至 {end}）：{value}", "{basis} ({start} – {end}): {value}"),
+        "compared_year_value": ("上年（{year} 年）：{value}", "Previous year ({year}): {value}"),
+        "snapshot_no_change": (
+            "当前快照，没有更早的快照可对比。",
+            "A snapshot: there is no earlier one to compare with.",
+        ),
+    }
+)
+
+KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
+    "residents": (
+        "区域内各网格的实有人口（当前快照，不随时段变化）。",
+        "Residents in the grids of the region (a snapshot, not filtered by period).",
+    ),
+    "households": ("这些居民中不同的户数。", "Distinct households among those residents."),
+    "elderly_share": (
+        "截至结束日期所在年份年满 60 岁的居民占比。",
+        "Share of residents aged 60 or more in the year of the end date.",
+    ),
+    "floating_share": (
+        "居住类型为流动人口的居民占比。",
+        "Share of residents whose residence type is floating.",
+    ),
+    "special_care": ("带有各关爱标签的居民人数。", "Residents carrying each special-care tag."),
+    "units": ("区域内的房屋总数（当前快照）。", "Housing units in the region (a snapshot)."),
+    "rented": ("用途为出租的房屋数。", "Units used as rentals."),
+    "rental_share": ("出租房屋占房屋总数的比例。", "Rented units over all units."),
+    "vacancy_rate": ("空置房屋占房屋总数的比例。", "Vacant units over all units."),
+    "total": ("时段内上报、未撤销的事件数。", "Events reported in the period, not cancelled."),
+    "resolved": ("其中已办结的事件数。", "Of those, the events resolved."),
+    "resolution_rate": (
+        "已办结事件占时段内事件总数的比例。",
+        "Resolved events over all events of the period.",
+    ),
+    "on_time_rate": (
+        "在期限内办结的事件占已办结事件的比例。",
+        "Events resolved by their deadline over resolved events.",
+    ),
+    "median_hours_to_resolve": (
+        "已办结事件从上报到办结的小时数的中位数。",
+        "Median hours from report to resolution over resolved events.",
+    ),
+    "grassroots_rate": (
+        "在网格、村社区或街镇化解的矛盾纠纷占全部矛盾纠纷的比例。",
+        "Disputes resolved at grid, community or township level over all disputes.",
+    ),
+    "satisfaction_rate": (
+        "评价为满意或基本满意的事件占有评价事件的比例。",
+        "Events rated satisfied or basically satisfied over events with a rating.",
+    ),
+    "overdue_open": (
+        "期末积压：截至结束日期已上报、未撤销、当日结束时仍未办结且已过办理期限的事件数。",
+        "The backlog at the end of the period: events reported by the end date, not cancelled, "
+        "still unresolved and past their deadline at the end of that day.",
+    ),
+    "villages": (
+        "区域内报送该年度集体经济数据的村数。",
+        "Villages in the region with collective-economy accounts for the year.",
+    ),
+    "operating_income": ("这些村的集体经营性收入合计。", "Their summed collective operating income."),
+    "share_ge_50k": (
+        "经营性收入 5 万元及以上的村占比。",
+        "Share of villages with operating income of ¥50,000 or more.",
+    ),
+    "share_ge_100k": (
+        "经营性收入 10 万元及以上的村占比。",
+        "Share of villages with operating income of ¥100,000 or more.",
+    ),
+    "share_profit_ge_100k": (
+        "经营收益 10 万元及以上的村占比。",
+        "Share of villages with operating profit of ¥100,000 or more.",
+    ),
+}
+
 # English names of enumerated values; the Chinese labels come from the contract.
 ENUM_EN: dict[str, str] = {
     "district": "District",
@@ -485,6 +574,12 @@ def enum_label(code: str | None, lang: str = "zh") -> str:
     if lang == "en":
         return ENUM_EN.get(code, code)
     return ENUM_ZH.get(code, code)
+
+
+def kpi_definition(key: str, lang: str = "zh") -> str:
+    """What a KPI counts, in one sentence (SPEC section 6)."""
+    zh, en = KPI_DEFINITIONS[key]
+    return en if lang == "en" else zh
 
 
 def level_label(level: str, lang: str = "zh") -> str:

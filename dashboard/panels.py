@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import charts, frame
 from dashboard.access import Principal
-from dashboard.cards import build_cards
+from dashboard.cards import Card, build_cards, fit_css
 from dashboard.data import ask
 from dashboard.downloads import may_download
 from dashboard.filters import Filters, drill_to, page_choice
@@ -63,14 +63,38 @@ def kpi_row(filters: Filters, code: str, spec: CardSpec) -> tuple[dict, dict]:
         filters.start,
         filters.end,
         year=filters.year,
+        compare=filters.compare,
     )
-    if len(spec) > 6:
+    compact = len(spec) > 6
+    if compact:
         st.html(COMPACT_CARDS_CSS)
-    for column, card in zip(
-        st.columns(len(spec), gap="small"), build_cards(current, previous, filters.lang, spec), strict=True
-    ):
-        column.metric(card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help)
+    cards = build_cards(current, previous, filters.lang, spec, compare=filters.compare)
+    show_cards(cards, len(spec), largest_rem=1.6 if compact else 1.9)
+    sections = {section for section, *_ in spec}
+    if sections == {"collective_economy"}:
+        st.caption(t("compared_year_only", filters.lang).format(year=previous["year"]))
+    else:
+        by_year = "collective_economy" in sections
+        st.caption(filters.compared_text(economy_year=previous["year"] if by_year else None))
     return current, previous
+
+
+def show_cards(cards: list[Card], per_row: int, largest_rem: float, border: bool = False) -> None:
+    """KPI cards in rows of `per_row`, each value and change whole (see cards.fit_css)."""
+    with st.container(key="kpi_cards"):
+        st.html(fit_css("kpi_cards", cards, largest_rem))
+        for first in range(0, len(cards), per_row):
+            row = cards[first : first + per_row]
+            for column, card in zip(st.columns(per_row, gap="small"), row, strict=False):
+                column.metric(
+                    card.label,
+                    card.value,
+                    card.delta,
+                    delta_color=card.delta_color,
+                    delta_arrow=card.delta_arrow,
+                    help=card.help,
+                    border=border,
+                )
 
 
 def enum_choice(name: str, label_key: str, codes: Iterable[str], lang: str) -> str | None:

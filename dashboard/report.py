@@ -486,22 +486,27 @@ def build_report(
     year: int | None = None,
     lang: str = "zh",
     principal: Principal | None = None,
+    compare: str = "yoy",
 ) -> dict:
     """Everything a report shows, for a region, a period and a collective-economy year, as `principal`
-    may see it (default: the operator of the `report` command, the whole city).
+    may see it (default: the operator of the `report` command, the whole city); changes are measured
+    against the period `compare` names (同比 `yoy` by default, 环比 `prev`).
 
     Raises `queries.QueryError` for an unknown region or a period that ends before it starts, and
     `queries.OutOfScope` for a region outside the principal's scope, before anything is read.
     """
     code = str(region).strip()
     period = Period.of(start, end)
+    compared = period.compared(compare)
     gate = Gate(principal or OPERATOR)
     place = gate.ask("region", db, code)
     child_length = {2: 6, 6: 9, 9: 12, 12: 15}.get(len(code))
     child_level = {6: "district", 9: "township", 12: "community", 15: "grid"}.get(child_length or 0)
     # Queries run side by side, each on its own cursor: a report asks some twenty questions.
     with ThreadPoolExecutor(max_workers=QUERY_THREADS) as pool:
-        asked_kpis = pool.submit(gate.ask, "kpis_with_previous", db, code, period.start, period.end, year)
+        asked_kpis = pool.submit(
+            gate.ask, "kpis_with_previous", db, code, period.start, period.end, year, compare=compare
+        )
         asked_ranking = pool.submit(gate.ask, "ranking", db, code, period.start, period.end)
         asked_info = pool.submit(gate.ask, "build_info", db)
         asked_path = pool.submit(gate.ask, "ancestors", db, code)
@@ -523,7 +528,6 @@ def build_report(
         dict(zip(care["tag"], care["residents_shown"], strict=True)) if "residents_shown" in care else {}
     )
     published = info.get("published_at")
-    previous_period = period.previous()
     name = str(place["name"])
     return {
         "lang": lang,
@@ -537,9 +541,11 @@ def build_report(
         },
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
         "previous": {
-            "start": previous_period.start.isoformat(),
-            "end": previous_period.end.isoformat(),
+            "start": compared.start.isoformat(),
+            "end": compared.end.isoformat(),
             "year": current["year"] - 1,
+            "mode": compare,
+            "mode_label": t(f"compare_{compare}", lang),
         },
         "year": current["year"],
         "generated_at": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -798,7 +804,7 @@ def render_xlsx(model: dict) -> bytes:
                 region["path"],
                 region["code"],
                 f"{period['start']} – {period['end']}",
-                f"{previous['start']} – {previous['end']}",
+                f"{previous['start']} – {previous['end']} ({previous['mode_label']})",
                 str(model["year"]),
                 model["generated_at"],
                 model["published_at"],
@@ -922,6 +928,7 @@ def write_report(
     year: int | None = None,
     lang: str = "zh",
     principal: Principal | None = None,
+    compare: str = "yoy",
 ) -> Path:
     """Build the report and write it to `out`, in the format its suffix names (.pdf, .html, .xlsx).
 
@@ -935,7 +942,9 @@ def write_report(
         threading.Thread(target=_warm_up_quietly, name="image-export-warm-up", daemon=True).start()
     printer = PdfPrinter() if output_format == "pdf" else None
     try:
-        model = build_report(db, region, start, end, year=year, lang=lang, principal=principal)
+        model = build_report(
+            db, region, start, end, year=year, lang=lang, principal=principal, compare=compare
+        )
         data = render(model, output_format, printer)
     finally:
         if printer is not None:

@@ -53,6 +53,7 @@ MARTS = (
     "housing_by_region_type",
     "events",
     "events_by_region_day",
+    "overdue_changes_by_region_day",
     "resolve_times",
     "resolve_time_histogram",
     "events_by_region_month",

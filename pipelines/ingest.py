@@ -21,7 +21,7 @@ import datetime as dt
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -128,12 +128,29 @@ def _by_level(period: str, period_in_mart: str, deepest: int) -> tuple[Slice, ..
     )
 
 
+def _of_kind(kind: str, slices: tuple[Slice, ...]) -> tuple[Slice, ...]:
+    """The same slices over the mart's rows of one kind: a mart whose kinds of row are dated by
+    different columns of the source rebuilds each kind by its own date."""
+    return tuple(replace(part, rows=f"kind = '{kind}' and ({part.rows})") for part in slices)
+
+
 CONTINUOUS: dict[str, Continuous] = {
     "events": Continuous(
         EVENTS,
         stored="events",
         derived=(
             Derived("events_by_region_day", "events", _by_level("reported_date", "reported_date", 15)),
+            # an event enters the overdue backlog on one day and may leave it on another
+            Derived(
+                "overdue_changes_by_region_day",
+                "events",
+                _of_kind("overdue", _by_level("greatest(reported_at, due_at)::date", "change_date", 15)),
+            ),
+            Derived(
+                "overdue_changes_by_region_day",
+                "events",
+                _of_kind("resolved", _by_level("resolved_at::date", "change_date", 15)),
+            ),
             # one row per resolved event: the rows of a day and a duration are interchangeable
             Derived(
                 "resolve_times",

@@ -6,6 +6,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,7 @@ from inputs import G1, G2, G5, GRIDS, KPI_TABLES, REGIONS, VILLAGES, build_folde
 from dashboard import queries
 from dashboard.access import Principal
 from dashboard.queries import Gate, Period, QueryError, kpis, kpis_with_previous
-from pipelines.contract import EVENTS, HOUSING, RESIDENTS, TAGS
+from pipelines.contract import EVENTS, HOUSING, RESIDENTS, SLA_HOURS, TAGS
 
 NO_CARE = dict.fromkeys(TAGS, 0)
 
@@ -80,14 +81,28 @@ KPI_CASES = [
     ("50", "1970-01-01", "1970-12-31", None, "population.elderly_share", 0.0),
     ("50", "2100-01-01", "2100-12-31", None, "population.elderly_share", 1.0),
     (G1, "2100-01-01", "2100-12-31", None, "population.elderly_share", 1.0),
-    # one day, the last of 2023: E6 and E10 (reported at 23:59), nothing resolved, nothing overdue yet
+    # one day, the last of 2023: E6 and E10 (reported at 23:59), nothing resolved, neither overdue yet;
+    # the backlog at its end holds E3 and E9, reported before it
     ("50", "2023-12-31", "2023-12-31", None, "events", {
         "total": 2, "resolved": 0, "resolution_rate": 0.0, "on_time_rate": None,
         "median_hours_to_resolve": None, "grassroots_rate": None,
-        "satisfaction_rate": None, "overdue_open": 0}),
+        "satisfaction_rate": None, "overdue_open": 2}),
     # E3 is due by SLA at 2023-05-04 08:00: not overdue by the end of 3 May, overdue by the end of 4 May
     ("50", "2023-05-01", "2023-05-03", None, "events.overdue_open", 0),
     ("50", "2023-05-01", "2023-05-04", None, "events.overdue_open", 1),
+    # overdue_open is the backlog at the end of the period, whenever its events were reported: E3 (reported
+    # 1 May) is still in it at the end of June; E2 (due 4 April 08:00 by SLA) is in it at the end of 4 and
+    # 5 April, reported before the period or in it, since it was resolved only on 6 April
+    ("50", "2023-06-01", "2023-06-30", None, "events.overdue_open", 1),
+    ("50", "2023-04-05", "2023-04-05", None, "events.overdue_open", 1),
+    ("50", "2023-04-01", "2023-04-04", None, "events.overdue_open", 1),
+    ("50", "2023-04-01", "2023-04-06", None, "events.overdue_open", 0),
+    ("500101001", "2023-04-05", "2023-04-05", None, "events.overdue_open", 1),
+    ("500101002", "2023-04-05", "2023-04-05", None, "events.overdue_open", 0),
+    # E4 fell due at 10:00 and was resolved at 12:00 the same day: never in the backlog at the end of a day
+    ("50", "2023-06-01", "2023-06-01", None, "events.overdue_open", 1),  # E3 only
+    # ... and E9 (due 30 December) and E3 at the end of 2024, with E6 and E10 fallen due since
+    ("50", "2024-06-01", "2024-06-30", None, "events.overdue_open", 4),
     # ---- district 500101: everything but R9
     ("500101", "2023-01-01", "2023-12-31", None, "population", {
         "residents": 8, "households": 6, "elderly_share": 4 / 8, "floating_share": 3 / 8,
@@ -241,20 +256,65 @@ def test_missing_database_is_a_query_error(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "year", "previous"),
+    ("start", "end", "mode", "compared"),
     [
-        ("2023-07-01", "2023-12-31", None, ("2022-12-29", "2023-06-30", 2022)),  # 184 days
-        ("2023-01-01", "2023-12-31", None, ("2022-01-01", "2022-12-31", 2022)),
-        ("2024-03-01", "2024-03-31", None, ("2024-01-30", "2024-02-29", 2023)),
-        ("2023-01-01", "2023-12-31", 2020, ("2022-01-01", "2022-12-31", 2019)),
+        # 同比: the same dates a year earlier, whatever the length
+        ("2025-01-01", "2025-12-31", "yoy", ("2024-01-01", "2024-12-31")),
+        ("2024-01-01", "2024-12-31", "yoy", ("2023-01-01", "2023-12-31")),
+        ("2024-02-29", "2024-03-31", "yoy", ("2023-02-28", "2023-03-31")),  # 29 February → 28 February
+        ("2025-03-01", "2025-03-31", "yoy", ("2024-03-01", "2024-03-31")),
+        ("2023-07-01", "2023-12-31", "yoy", ("2022-07-01", "2022-12-31")),
+        # 环比: the same length, ending the day before
+        ("2025-01-01", "2025-12-31", "prev", ("2024-01-02", "2024-12-31")),  # 2024 has 366 days
+        ("2023-07-01", "2023-12-31", "prev", ("2022-12-29", "2023-06-30")),  # 184 days
+        ("2024-03-01", "2024-03-31", "prev", ("2024-01-30", "2024-02-29")),
+        ("2024-03-05", "2024-03-05", "prev", ("2024-03-04", "2024-03-04")),
     ],
 )
-def test_kpis_with_previous_period(db, start, end, year, previous):
-    current, before = kpis_with_previous(db, "50", start, end, year=year)
+def test_compared_period(start, end, mode, compared):
+    assert Period.of(start, end).compared(mode) == Period.of(*compared)
+
+
+def test_compared_period_default_is_year_on_year():
+    assert Period.of("2025-01-01", "2025-12-31").compared() == Period.of("2024-01-01", "2024-12-31")
+
+
+def test_unknown_compare_mode_is_a_query_error():
+    with pytest.raises(QueryError, match="yoy 或 prev"):
+        Period.of("2025-01-01", "2025-12-31").compared("mom")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "year", "compare", "previous"),
+    [
+        ("2023-07-01", "2023-12-31", None, None, ("2022-07-01", "2022-12-31", 2022)),  # the default: 同比
+        ("2023-07-01", "2023-12-31", None, "yoy", ("2022-07-01", "2022-12-31", 2022)),
+        ("2023-07-01", "2023-12-31", None, "prev", ("2022-12-29", "2023-06-30", 2022)),  # 184 days
+        ("2023-01-01", "2023-12-31", None, None, ("2022-01-01", "2022-12-31", 2022)),
+        ("2024-03-01", "2024-03-31", None, "yoy", ("2023-03-01", "2023-03-31", 2023)),
+        ("2024-03-01", "2024-03-31", None, "prev", ("2024-01-30", "2024-02-29", 2023)),
+        ("2023-01-01", "2023-12-31", 2020, "prev", ("2022-01-01", "2022-12-31", 2019)),
+    ],
+)
+def test_kpis_with_previous_period(db, start, end, year, compare, previous):
+    more = {} if compare is None else {"compare": compare}
+    current, before = kpis_with_previous(db, "50", start, end, year=year, **more)
     assert current == kpis(db, "50", start, end, year=year)
     assert (before["from"], before["to"], before["year"]) == previous
     assert before == kpis(db, "50", previous[0], previous[1], year=previous[2])
-    assert Period.of(before["from"], before["to"]).days == Period.of(start, end).days
+
+
+def test_year_on_year_and_previous_period_differ(db):
+    """Events of 2023-06: 同比 reads June 2022, 环比 May 2023."""
+    _, year_before = kpis_with_previous(db, "50", "2023-06-01", "2023-06-30")
+    _, month_before = kpis_with_previous(db, "50", "2023-06-01", "2023-06-30", compare="prev")
+    assert (year_before["from"], year_before["to"]) == ("2022-06-01", "2022-06-30")
+    assert (month_before["from"], month_before["to"]) == ("2023-05-02", "2023-05-31")
+
+
+def test_unknown_compare_mode_is_refused(db):
+    with pytest.raises(QueryError):
+        kpis_with_previous(db, "50", "2023-01-01", "2023-12-31", compare="mom")
 
 
 def test_previous_year_figures(db):
@@ -412,7 +472,8 @@ def test_city_median_equals_the_direct_median(demo_db_for_median):
 
 
 def test_every_level_median_and_overdue_equal_the_events_themselves(demo_db_for_median):
-    """Regions below the city read resolve_times_by_grid and events_by_region_day; check both on events."""
+    """Regions below the city read resolve_times_by_grid and overdue_changes_by_region_day; check both on
+    events."""
     import random
 
     db = demo_db_for_median
@@ -438,13 +499,23 @@ def test_every_level_median_and_overdue_equal_the_events_themselves(demo_db_for_
                 median, overdue = cur.execute(
                     """
                     select
-                        median(epoch_ms(resolved_at) - epoch_ms(reported_at)) filter (where status = 'resolved')
-                            / 3600000.0,
-                        count(*) filter (where status in ('pending', 'in_progress') and due_at < ?)
+                        median(epoch_ms(resolved_at) - epoch_ms(reported_at)) filter (
+                            where status = 'resolved' and reported_date between $start and $end
+                        ) / 3600000.0,
+                        -- the backlog at the end of the period, whenever its events were reported
+                        count(*) filter (
+                            where status <> 'cancelled' and reported_at < $after and due_at < $after
+                              and (resolved_at is null or resolved_at >= $after)
+                        )
                     from events
-                    where starts_with(grid_code, ?) and reported_date between ? and ?
+                    where starts_with(grid_code, $code)
                     """,
-                    [dt.datetime.combine(end + dt.timedelta(days=1), dt.time()), code, start, end],
+                    {
+                        "after": dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
+                        "code": code,
+                        "start": start,
+                        "end": end,
+                    },
                 ).fetchall()[0]
             finally:
                 cur.close()
@@ -456,3 +527,56 @@ def test_every_level_median_and_overdue_equal_the_events_themselves(demo_db_for_
                 assert got["median_hours_to_resolve"] == pytest.approx(median, rel=1e-12), (level, code)
             checked += median is not None
     assert checked >= 10  # the sample is not all empty
+
+
+# ------------------------------------------------------------------ the overdue backlog, by hand
+
+
+def _backlog_by_hand(events: pd.DataFrame, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """SPEC section 6, overdue_open, read off the input rows: events under the region reported on or before
+    `end`, not cancelled, not resolved by the end of `end`, with their deadline (due_at, else reported_at
+    plus the category's SLA) before it."""
+    end_of_period = pd.Timestamp(end) + pd.Timedelta(days=1)
+    due = events["due_at"].fillna(
+        events["reported_at"] + pd.to_timedelta(events["category"].map(SLA_HOURS), "h")
+    )
+    return events[
+        events["grid_code"].str.startswith(code)
+        & (events["reported_at"] < end_of_period)
+        & (events["status"] != "cancelled")
+        & (events["resolved_at"].isna() | (events["resolved_at"] >= end_of_period))
+        & (due < end_of_period)
+    ]
+
+
+def test_overdue_open_is_the_backlog_at_the_end_of_the_period(demo_db):
+    """On the demo, for regions at every level and periods ending on different days, overdue_open counts
+    what a reading of the input finds, among them events reported before the period and events resolved
+    after it."""
+    events = pd.read_parquet(demo_db.parent.parent / "input" / "events.parquet")
+    for column in ("reported_at", "resolved_at", "due_at"):
+        events[column] = pd.to_datetime(events[column])
+    latest = events["reported_at"].max().date()
+    grid = events["grid_code"].iloc[len(events) // 2]
+    regions = ["50", grid[:6], grid[:9], grid[:12], grid]
+    periods = [
+        (latest - dt.timedelta(days=29), latest),  # 近30天
+        (dt.date(latest.year, 1, 1), latest),
+        (dt.date(2023, 3, 1), dt.date(2023, 5, 31)),
+        (dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+        (dt.date(2023, 7, 15), dt.date(2023, 7, 15)),
+    ]
+    from_before = resolved_after = 0
+    for code in regions:
+        for start, end in periods:
+            backlog = _backlog_by_hand(events, code, start, end)
+            case = (code, start, end)
+            assert kpis(demo_db, code, start, end)["events"]["overdue_open"] == len(backlog), case
+            # the events page lists the same events, and its map counts them
+            listed = queries.overdue_events(demo_db, code, start, end, limit=100_000)
+            assert sorted(listed["event_id"]) == sorted(backlog["event_id"]), case
+            assert queries.map_cells(demo_db, code, start, end)["overdue"].sum() == len(backlog), case
+            from_before += int((backlog["reported_at"] < pd.Timestamp(start)).sum())
+            resolved_after += int(backlog["resolved_at"].notna().sum())
+    # the cases the definition is about are there to be counted
+    assert from_before > 0 and resolved_after > 0, (from_before, resolved_after)

@@ -239,6 +239,24 @@ def test_html_in_english(small_db, tmp_path):
     assert 'lang="en"' in page
 
 
+@pytest.mark.parametrize(
+    ("compare", "lang", "dates", "stated"),
+    [
+        (None, "zh", ("2022-07-01", "2022-12-31"), "2022-07-01 至 2022-12-31（同比）"),
+        ("yoy", "en", ("2022-07-01", "2022-12-31"), "2022-07-01 to 2022-12-31 (Year on year)"),
+        ("prev", "zh", ("2022-12-29", "2023-06-30"), "2022-12-29 至 2023-06-30（环比）"),
+    ],
+)
+def test_the_report_states_the_dates_it_compares_with(small_db, tmp_path, compare, lang, dates, stated):
+    more = {} if compare is None else {"compare": compare}
+    period = ("2023-07-01", "2023-12-31")
+    out = report.write_report(small_db, "500101", *period, tmp_path / "r.html", lang=lang, **more)
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text(encoding="utf-8")))
+    assert stated in page
+    _, before = queries.kpis_with_previous(small_db, "500101", *period, **more)
+    assert (before["from"], before["to"]) == dates
+
+
 # ----------------------------------------------------------------------------------------- Excel
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, frame, maps
+from dashboard import charts, frame, maps, panels
 from dashboard import format as fmt
 from dashboard.cards import build_cards
 from dashboard.data import ask, ask_now
@@ -24,18 +24,23 @@ frame.title_bar(filters, t("overview", lang), region["name"])
 
 # ------------------------------------------------------------------------------------ KPIs
 current, previous = ask(
-    principal, "kpis_with_previous", filters.db, code, filters.start, filters.end, year=filters.year
+    principal,
+    "kpis_with_previous",
+    filters.db,
+    code,
+    filters.start,
+    filters.end,
+    year=filters.year,
+    compare=filters.compare,
 )
-cards = build_cards(current, previous, lang)
-for row in (cards[:6], cards[6:]):
-    for column, card in zip(st.columns(6, gap="small"), row, strict=True):
-        column.metric(
-            card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help, border=False
-        )
+cards = build_cards(current, previous, lang, compare=filters.compare)
+panels.show_cards(cards, 6, largest_rem=2.2 if filters.kiosk else 1.9, border=False)
+st.caption(filters.compared_text(economy_year=previous["year"]))
 
 map_column, middle_column, sheet_column = st.columns([1.3, 1.0, 1.05], gap="medium")
 compact = filters.kiosk
-map_height = 600 if compact else 560
+# the wall screen fits 1080 px: the cards, the line naming the compared dates, then these
+map_height = 570 if compact else 560
 
 # ------------------------------------------------------------------------------------- map
 with map_column:

@@ -37,11 +37,11 @@ st.caption(t("report_intro", lang))
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
 def report_model(
-    db: str, published: tuple[int, int], code: str, start, end, year: int, lang: str, scope: str
+    db: str, published: tuple[int, int], code: str, start, end, year: int, lang: str, scope: str, compare: str
 ) -> dict:
     # what the gate lets through depends on the scope alone, not on who asks
     who = Principal(name="", role="analyst", scope=scope, via="report")
-    return report.build_report(db, code, start, end, year=year, lang=lang, principal=who)
+    return report.build_report(db, code, start, end, year=year, lang=lang, principal=who, compare=compare)
 
 
 model = report_model(
@@ -53,6 +53,7 @@ model = report_model(
     filters.year,
     lang,
     principal.scope,
+    filters.compare,
 )
 
 # ------------------------------------------------------------------------------ generate

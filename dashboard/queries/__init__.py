@@ -18,6 +18,7 @@ from dashboard.queries import economy, events, housing, kpi, population, regions
 from dashboard.queries.common import (
     AGE_BAND_YEARS,
     CHAIN_LEVELS,
+    COMPARE_MODES,
     MAP_METRICS,
     OLDEST_AGE_BAND,
     SMALL_UNIT_LEVELS,
@@ -73,6 +74,7 @@ from dashboard.queries.regions import (
 __all__ = [
     "AGE_BAND_YEARS",
     "CHAIN_LEVELS",
+    "COMPARE_MODES",
     "FUNNEL_STAGES",
     "KPI_SQL",
     "MAP_METRICS",

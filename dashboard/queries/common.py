@@ -150,6 +150,21 @@ _EVENTS_CHOSEN = (
 )
 
 
+# SPEC section 6, overdue_open: the backlog at the end of the period, whenever its events were reported;
+# with the parameters of _chosen_params and $end_exclusive.
+_OVERDUE_AT_END = """
+    from events
+    where district_code >= $district_lo and district_code < $district_hi
+      and grid_code >= $lo and grid_code < $hi
+      and reported_date <= $end
+      and is_counted
+      and due_at < $end_exclusive
+      and (resolved_at is null or resolved_at >= $end_exclusive)
+      and ($category::varchar is null or category = $category)
+      and ($source::varchar is null or source = $source)
+"""
+
+
 def _chosen_params(
     code: str, start: DateLike, end: DateLike, category: str | None, source: str | None
 ) -> dict:

@@ -9,6 +9,7 @@ import pandas as pd
 from dashboard.queries.common import (
     _EVENTS_CHOSEN,
     _EVENTS_IN,
+    _OVERDUE_AT_END,
     CHAIN_LEVELS,
     DateLike,
     Period,
@@ -174,9 +175,13 @@ def map_cells(
             select
                 grid_code as code,
                 count(*) as events,
-                count(*) filter (where status = 'resolved') as resolved,
-                count(*) filter (where is_open and due_at < $end_exclusive) as overdue
+                count(*) filter (where status = 'resolved') as resolved
             {_EVENTS_CHOSEN}
+            group by 1
+        ),
+        backlog as (
+            select grid_code as code, count(*) as overdue
+            {_OVERDUE_AT_END}
             group by 1
         )
         select
@@ -185,10 +190,11 @@ def map_cells(
             coalesce(sum(people.residents), 0) as residents,
             coalesce(sum(happened.events), 0) as events,
             coalesce(sum(happened.resolved), 0) as resolved,
-            coalesce(sum(happened.overdue), 0) as overdue
+            coalesce(sum(backlog.overdue), 0) as overdue
         from grids
         left join people using (code)
         left join happened using (code)
+        left join backlog using (code)
         group by grids.cell
         order by grids.cell
         """,
@@ -430,22 +436,23 @@ def overdue_events(
     source: str | None = None,
     limit: int = 500,
 ) -> pd.DataFrame:
-    """Open events of the period past their deadline at the end of the period (the KPI overdue_open), most
-    overdue first, with their place, age and hours overdue; `total` repeats how many there are in all."""
+    """The overdue backlog at the end of the period (the KPI overdue_open: reported by its end, whenever,
+    and unresolved then), most overdue first, with their place, age and hours overdue; `total` repeats
+    how many there are in all."""
     code = str(code)
-    params = _chosen_params(code, start, end, category, source) | {
-        "limit": int(limit),
-        "end_exclusive": _end_exclusive(end),
-    }
+    # the backlog has no start: what was reported before the period counts as well
+    params = {
+        name: value
+        for name, value in _chosen_params(code, start, end, category, source).items()
+        if name != "start"
+    } | {"limit": int(limit), "end_exclusive": _end_exclusive(end)}
     return _fetch_df(
         db,
         f"""
         with overdue as (
             select event_id, grid_code, community_code, township_code, category, source, status, reported_at,
                 due_at, description
-            {_EVENTS_CHOSEN}
-              and is_open
-              and due_at < $end_exclusive
+            {_OVERDUE_AT_END}
         )
 
         select

@@ -1,4 +1,4 @@
-"""The KPI object of SPEC section 6, and the same for the period before."""
+"""The KPI object of SPEC section 6, and the same for the period it is compared with."""
 
 from __future__ import annotations
 
@@ -31,11 +31,19 @@ event_counts as (
         sum(disputes) as disputes,
         sum(disputes_grassroots) as disputes_grassroots,
         sum(rated) as rated,
-        sum(satisfied) as satisfied,
-        sum(len(list_filter(open_due_dates, lambda due: due <= $end))) as overdue_open
+        sum(satisfied) as satisfied
     from events_by_region_day
     where region_number = $region_number
       and reported_date between $start and $end
+),
+
+-- the backlog at the end of the period, whenever its events were reported: what entered it and
+-- what left it, up to the last day
+overdue as (
+    select coalesce(sum(change), 0) as overdue_open
+    from overdue_changes_by_region_day
+    where region_number = $region_number
+      and change_date <= $end
 ),
 
 resolve_median as (
@@ -45,8 +53,9 @@ resolve_median as (
       and reported_date between $start and $end
 )
 
-select snapshot.*, event_counts.*, resolve_median.*
+select snapshot.*, event_counts.*, overdue.*, resolve_median.*
 from event_counts
+cross join overdue
 cross join resolve_median
 left join snapshot on true
 """
@@ -210,9 +219,11 @@ def kpis_with_previous(
     start: DateLike,
     end: DateLike,
     year: int | None = None,
+    compare: str = "yoy",
 ) -> tuple[dict, dict]:
-    """The KPIs and those of the previous period of the same length (previous year for the economy)."""
+    """The KPIs and those of the compared period: 同比 (`yoy`, the same dates a year earlier) by default,
+    环比 (`prev`, the same length just before) on request; the collective economy's previous year either way."""
+    compared = Period.of(start, end).compared(compare)
     current = kpis(db, region, start, end, year=year)
-    period = Period.of(start, end).previous()
-    previous = kpis(db, region, period.start, period.end, year=current["year"] - 1)
+    previous = kpis(db, region, compared.start, compared.end, year=current["year"] - 1)
     return current, previous

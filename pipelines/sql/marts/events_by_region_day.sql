@@ -13,9 +13,7 @@ final as (
         count(*) filter (where is_dispute) as disputes,
         count(*) filter (where is_dispute and resolved_grassroots) as disputes_grassroots,
         count(*) filter (where is_rated) as rated,
-        count(*) filter (where satisfied) as satisfied,
-        -- the deadlines of the day's events still open: overdue_open counts those before a date
-        coalesce(list(due_at::date order by due_at) filter (where is_open), []) as open_due_dates
+        count(*) filter (where satisfied) as satisfied
     from counted
     group by reported_date, rollup (district_code, township_code, community_code, grid_code)
 )
