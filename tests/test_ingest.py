@@ -618,14 +618,37 @@ def test_ingested_demo_equals_a_full_build_of_the_demo_and_its_increment(tmp_pat
     pq.write_table(
         pa.Table.from_pylist(increment, schema=events.schema), tmp_path / "events_20250101.parquet"
     )
+    # alarms: open ones handled, handled ones reopened as corrected, new ones an hour later, one of no device
+    alarms = pq.read_table(source / "alarms.parquet")
+    rows = alarms.to_pylist()
+    alarm_increment = []
+    for row in rng.sample([r for r in rows if r["status"] == "open"], 5):
+        handled = row["raised_at"] + dt.timedelta(minutes=rng.randint(1, 600))
+        alarm_increment.append(row | {"status": "handled", "handled_at": handled, "outcome": "confirmed"})
+    for row in rng.sample([r for r in rows if r["status"] == "handled"], 100):
+        alarm_increment.append(row | {"status": "open", "handled_at": None, "outcome": None})
+    for number, row in enumerate(rng.sample(rows, 100)):
+        later = {c: row[c] + dt.timedelta(hours=1) for c in ("raised_at", "handled_at") if row[c] is not None}
+        alarm_increment.append(row | later | {"alarm_id": f"XA{number}"})
+    alarm_increment.append(rows[0] | {"device_id": "D-none"})
+    rng.shuffle(alarm_increment)
+    pq.write_table(
+        pa.Table.from_pylist(alarm_increment, schema=alarms.schema), tmp_path / "alarms_20250101.parquet"
+    )
     result = ingest(tmp_path / "events_20250101.parquet", db)
     assert (result.added, result.audit[0].rows_rejected) == (200, 1)
+    result = ingest(tmp_path / "alarms_20250101.parquet", db)
+    assert (result.added, result.audit[0].rows_rejected) == (100, 1)
 
     everything = tmp_path / "everything"
     shutil.copytree(source, everything)
     pq.write_table(
         pa.concat_tables([events, pa.Table.from_pylist(increment, schema=events.schema)]),
         everything / "events.parquet",
+    )
+    pq.write_table(
+        pa.concat_tables([alarms, pa.Table.from_pylist(alarm_increment, schema=alarms.schema)]),
+        everything / "alarms.parquet",
     )
     full = tmp_path / "full" / "yiping.duckdb"
     build(everything, full)
