@@ -35,12 +35,16 @@ COLUMNS = {
         "satisfaction",
     ],
     "collective_economy": ["village_code", "year", "operating_income", "operating_profit"],
+    "devices": ["device_id", "grid_code", "status"],
+    "alarms": ["alarm_id", "device_id", "raised_at", "status", "handled_at", "outcome", "event_id"],
 }
 ENUMS = {
     "regions": ["level"],
     "residents": ["residence_type"],
     "housing": ["usage"],
     "events": ["category", "status", "resolution_level", "satisfaction"],
+    "devices": ["status"],
+    "alarms": ["status", "outcome"],
 }
 TAG_SEPARATORS = r"[;,、，]"
 GRASSROOTS = ["grid", "community", "township"]
@@ -53,6 +57,8 @@ class Tables:
     housing: pd.DataFrame
     events: pd.DataFrame
     economy: pd.DataFrame
+    devices: pd.DataFrame
+    alarms: pd.DataFrame
 
 
 # ------------------------------------------------------------------------------ reading
@@ -152,12 +158,36 @@ def load(folder: Path) -> Tables:
     for column in ("operating_income", "operating_profit"):
         economy[column] = pd.to_numeric(economy[column]).astype("float64")
     economy = economy.drop_duplicates(["village_code", "year"], keep="last")
+
+    devices, alarms = _iot(folder, grids)
     return Tables(
         residents.reset_index(drop=True),
         housing.reset_index(drop=True),
         events.reset_index(drop=True),
         economy.reset_index(drop=True),
+        devices.reset_index(drop=True),
+        alarms.reset_index(drop=True),
     )
+
+
+def _iot(folder: Path, grids: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Devices in grids and their alarms, each in its last state, each alarm with its device's grid;
+    empty frames for a city without sensors (both files are optional)."""
+    try:
+        devices = _read(folder, "devices")
+    except FileNotFoundError:
+        devices = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS["devices"]})
+    devices["grid_code"] = _text(devices["grid_code"])
+    devices = devices[devices["grid_code"].isin(grids)].drop_duplicates("device_id", keep="last")
+    try:
+        alarms = _read(folder, "alarms")
+    except FileNotFoundError:
+        alarms = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS["alarms"]})
+    alarms = alarms.drop_duplicates("alarm_id", keep="last")
+    alarms = alarms.merge(devices[["device_id", "grid_code"]], on="device_id", how="inner")
+    for column in ("raised_at", "handled_at"):
+        alarms[column] = _timestamp(alarms[column])
+    return devices, alarms
 
 
 # ------------------------------------------------------------------------------ answering
@@ -227,6 +257,28 @@ def kpis(tables: Tables, region: str, start: dt.date, end: dt.date, year: int | 
         "share_ge_100k": _rate((v["operating_income"] >= 100_000).sum(), villages),
         "share_profit_ge_100k": _rate((v["operating_profit"] >= 100_000).sum(), villages),
     }
+    d = tables.devices
+    d = d[d["grid_code"].str.startswith(region) & (d["status"] != "retired")]
+    a = tables.alarms
+    a = a[
+        a["grid_code"].str.startswith(region)
+        & (a["raised_at"] >= pd.Timestamp(start))
+        & (a["raised_at"] < day_after)
+    ]
+    handled = a[a["status"] == "handled"]
+    minutes = (handled["handled_at"] - handled["raised_at"]).dt.total_seconds() / 60
+    verified = handled[handled["outcome"].notna()]
+    iot = {
+        "devices": len(d),
+        "online_share": _rate((d["status"] == "online").sum(), len(d)),
+        "alarms": len(a),
+        "handled": len(handled),
+        "handled_rate": _rate(len(handled), len(a)),
+        "median_minutes_to_handle": float(minutes.median()) if len(minutes) else None,
+        "false_alarm_share": _rate((verified["outcome"] == "false_alarm").sum(), len(verified)),
+        "open_alarms": int((a["status"] == "open").sum()),
+        "escalated": int(a["event_id"].notna().sum()),
+    }
     return {
         "region": region,
         "from": start.isoformat(),
@@ -236,6 +288,7 @@ def kpis(tables: Tables, region: str, start: dt.date, end: dt.date, year: int | 
         "housing": housing,
         "events": events,
         "collective_economy": economy,
+        "iot": iot,
     }
 
 

@@ -30,6 +30,16 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "share_ge_50k": ("5万元以上村占比", "Villages ≥ ¥50k"),
     "share_ge_100k": ("10万元以上村占比", "Villages ≥ ¥100k"),
     "share_profit_ge_100k": ("经营收益10万元以上村占比", "Villages with profit ≥ ¥100k"),
+    # the iot block (物联感知)
+    "devices": ("物联设备数", "IoT devices"),
+    "online_share": ("设备在线率", "Devices online"),
+    "alarms": ("告警数", "Alarms"),
+    "handled": ("已处置告警", "Alarms handled"),
+    "handled_rate": ("告警处置率", "Alarm handling rate"),
+    "median_minutes_to_handle": ("告警处置时长中位数(分钟)", "Median minutes to handle"),
+    "false_alarm_share": ("误报率", "False alarm share"),
+    "open_alarms": ("待处置告警", "Open alarms"),
+    "escalated": ("转事件告警", "Alarms escalated to events"),
 }
 
 UI: dict[str, tuple[str, str]] = {

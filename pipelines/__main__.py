@@ -76,9 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-shrink", action="store_true", help="publish even when a table keeps fewer than half its rows"
     )
 
-    ingest = commands.add_parser("ingest", help="merge increments of events into the published database")
+    ingest = commands.add_parser(
+        "ingest", help="merge increments of events and alarms into the published database"
+    )
     ingest.add_argument(
-        "--input", type=Path, required=True, help="a file, or a folder of files, named events_*"
+        "--input", type=Path, required=True, help="a file, or a folder of files, named events_* or alarms_*"
     )
     ingest.add_argument("--db", type=Path, required=True)
     ingest.add_argument(

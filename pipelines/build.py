@@ -60,6 +60,10 @@ MARTS = (
     "collective_economy",
     "resolve_times_by_grid",
     "region_snapshot",
+    "devices",
+    "devices_by_region",
+    "alarms",
+    "alarms_by_region_day",
 )
 # Marts read one region at a time: an index on region_code makes that a lookup. Zone maps cannot,
 # since DuckDB keeps 8-byte prefixes of strings and every code begins with the same digits; the
@@ -69,6 +73,7 @@ INDEXED_BY_REGION = (
     "population_by_region",
     "residents_by_region_age",
     "housing_by_region",
+    "devices_by_region",
 )
 # Zone maps (the min and max of each column) are kept per row group. DuckDB's default of 122,880 rows
 # makes a question about one grid read 122,880 rows; row groups of 16,384 read about an eighth of that.
@@ -85,6 +90,8 @@ PUBLISHED_ROWS_SQL = {
     "housing": f"select coalesce(sum(units), 0) from housing_by_region where region_code = '{CITY_CODE}'",
     "events": "select count(*) from events",
     "collective_economy": "select count(*) from collective_economy",
+    "devices": "select count(*) from devices",
+    "alarms": "select count(*) from alarms",
 }
 # A load that leaves a table with fewer rows than this share of the published one stops, unless allowed.
 SHRINK_LIMIT = 0.5

@@ -283,8 +283,56 @@ COLLECTIVE_ECONOMY = Table(
     ),
 )
 
-# Load order matters: every other table refers to regions.
-TABLES: tuple[Table, ...] = (REGIONS, RESIDENTS, HOUSING, EVENTS, COLLECTIVE_ECONOMY)
+DEVICE_TYPES: dict[str, str] = {
+    "smoke_detector": "烟感报警器",
+    "door_access": "智能门禁",
+    "bin_sensor": "垃圾满溢监测",
+    "parking_sensor": "车位监测",
+    "high_throw_camera": "高空抛物监测",
+    "gas_detector": "燃气报警器",
+    "water_sensor": "积水监测",
+}
+
+# Optional: a city without sensors has neither file.
+DEVICES = Table(
+    name="devices",
+    label="物联设备",
+    key=("device_id",),
+    columns=(
+        Column("device_id", "设备编号", "text", required=True),
+        Column("grid_code", "网格代码", "code", required=True),
+        Column("device_type", "设备类型", "enum", required=True, enum=DEVICE_TYPES),
+        Column(
+            "status",
+            "设备状态",
+            "enum",
+            required=True,
+            enum={"online": "在线", "offline": "离线", "retired": "已拆除"},
+        ),
+        Column("installed_at", "安装时间", "timestamp"),
+        Column("lon", "经度", "float", min=73, max=136),
+        Column("lat", "纬度", "float", min=3, max=54),
+    ),
+)
+
+# Optional, and only with devices: every alarm names a device of the devices table.
+ALARMS = Table(
+    name="alarms",
+    label="告警",
+    key=("alarm_id",),
+    columns=(
+        Column("alarm_id", "告警编号", "text", required=True),
+        Column("device_id", "设备编号", "text", required=True),
+        Column("raised_at", "告警时间", "timestamp", required=True),
+        Column("status", "处置状态", "enum", required=True, enum={"open": "待处置", "handled": "已处置"}),
+        Column("handled_at", "处置时间", "timestamp"),
+        Column("outcome", "核实结果", "enum", enum={"confirmed": "属实", "false_alarm": "误报"}),
+        Column("event_id", "关联事件编号", "text"),
+    ),
+)
+
+# Load order matters: every other table refers to regions, alarms to devices.
+TABLES: tuple[Table, ...] = (REGIONS, RESIDENTS, HOUSING, EVENTS, COLLECTIVE_ECONOMY, DEVICES, ALARMS)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 FILE_SUFFIXES: tuple[str, ...] = (".csv", ".xlsx", ".parquet")
 

@@ -1,7 +1,9 @@
-"""Synthetic demo input folder: regions, residents, housing, events and village collective economy.
+"""Synthetic demo input folder: regions, residents, housing, events, village collective economy and
+the IoT devices and alarms of the 渝中区 pilot.
 
 Everything is drawn from numpy Generators seeded from ``seed``. The region tree and the collective
-economy do not depend on ``scale``; only the row counts of residents, housing and events do. The
+economy and the IoT devices do not depend on ``scale``; the row counts of residents, housing and
+events do, and alarms follow its square root. The
 figures that the Chongqing sources publish (SPEC section 5) are set exactly, not left to chance.
 """
 
@@ -24,7 +26,9 @@ import pyarrow.parquet as pq
 from openpyxl import Workbook
 
 from pipelines.contract import (
+    ALARMS,
     COLLECTIVE_ECONOMY,
+    DEVICES,
     EVENT_CATEGORIES,
     EVENTS,
     FILE_SUFFIXES,
@@ -1053,6 +1057,303 @@ def _events(d: District, g: Grids, n_res: int, seq_base: int, end: date, rng: np
     return table
 
 
+# --------------------------------------------------------------------------- IoT devices and alarms (物联感知)
+
+DEVICE_TYPES = _order(
+    DEVICES,
+    "device_type",
+    (
+        "smoke_detector",
+        "door_access",
+        "bin_sensor",
+        "parking_sensor",
+        "high_throw_camera",
+        "gas_detector",
+        "water_sensor",
+    ),
+)
+DEVICE_STATUSES = _order(DEVICES, "status", ("online", "offline", "retired"))
+I_ONLINE, I_OFFLINE, I_RETIRED = range(3)
+ALARM_STATUSES = _order(ALARMS, "status", ("open", "handled"))
+I_OPEN, I_HANDLED = range(2)
+OUTCOMES = _order(ALARMS, "outcome", ("confirmed", "false_alarm"))
+I_CONFIRMED, I_FALSE = range(2)
+
+# Devices per 社区, drawn uniformly from (low, high). 渝中区 is the pilot of the "1+4+N" platform:
+# every one of its communities has smoke detectors in the stairwells of its old residential
+# buildings (the most numerous by far), access control at the compound gates, sensors on the
+# rubbish collection points, parking-space sensors and cameras aimed at the facades (高空抛物).
+PILOT_DEVICES = _keyed(
+    DEVICES,
+    "device_type",
+    {
+        "smoke_detector": (60, 140),
+        "door_access": (4, 12),
+        "bin_sensor": (4, 10),
+        "parking_sensor": (20, 60),
+        "high_throw_camera": (6, 16),
+        "gas_detector": (0, 0),
+        "water_sensor": (0, 0),
+    },
+)
+# A lighter scatter in a few central districts: this share of their 社区 has devices, fewer of them;
+# a few low-lying ones also watch for standing water. Every other district and county has none.
+SCATTER_SHARE = {JIANGBEI: 0.15, NANAN: 0.12, JIULONGPO: 0.12, SHAPINGBA: 0.10, YUBEI: 0.15}
+SCATTER_DEVICES = _keyed(
+    DEVICES,
+    "device_type",
+    {
+        "smoke_detector": (20, 60),
+        "door_access": (2, 6),
+        "bin_sensor": (2, 5),
+        "parking_sensor": (0, 20),
+        "high_throw_camera": (2, 8),
+        "gas_detector": (0, 3),
+        "water_sensor": (0, 2),
+    },
+)
+PILOT_INSTALLED = ("2020-06-01", "2022-12-31")  # the pilot's first wave; a fifth came later
+LATER_INSTALLED = ("2022-01-01", "2024-06-30")
+DEVICE_STATUS_P = np.array([0.93, 0.05, 0.02])  # online, offline, retired
+
+# Alarms per device per day at --scale 1. These are plausible figures, not published ones, in line
+# with what smart-community pilots describe: a stairwell smoke detector goes off a few times a year
+# (cooking fumes, steam, dust, a flat battery); a gate alarms when it is held or forced open; a bin
+# sensor reports "full" every week or so; a parking sensor flags overstays and blocked spaces; a
+# high-throw camera alarms rarely. Together about 300,000 alarms over three years for the city.
+# Alarms follow the square root of --scale: the devices are fixed like the region tree, and a small
+# demo still shows alarms of every type in every community.
+ALARM_RATE = _keyed(
+    DEVICES,
+    "device_type",
+    {
+        "smoke_detector": 0.004,
+        "door_access": 0.02,
+        "bin_sensor": 0.12,
+        "parking_sensor": 0.015,
+        "high_throw_camera": 0.003,
+        "gas_detector": 0.002,
+        "water_sensor": 0.01,
+    },
+)
+# Share of reports by hour of day, per type: smoke and gas at cooking times, bins fill in the evening
+# when households take the rubbish out, parking around the rush hours, gates as people come and go.
+# fmt: off
+_HOURS_FLAT = (1.0,) * 24
+ALARM_HOURS = _keyed(
+    DEVICES,
+    "device_type",
+    {
+        "smoke_detector": (0.3, 0.2, 0.2, 0.2, 0.2, 0.3, 0.8, 1.2, 0.8, 0.6, 1.0, 2.6,
+                           2.4, 1.0, 0.6, 0.6, 1.0, 2.4, 2.8, 2.0, 1.0, 0.6, 0.4, 0.3),
+        "door_access": (0.4, 0.3, 0.2, 0.2, 0.2, 0.4, 1.0, 2.2, 2.4, 1.2, 0.8, 0.8,
+                        1.0, 0.8, 0.8, 0.8, 1.0, 1.6, 2.2, 2.2, 1.8, 1.4, 1.0, 0.6),
+        "bin_sensor": (0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.6, 1.0, 1.0, 0.8, 0.6, 0.8,
+                       1.2, 1.0, 0.6, 0.6, 0.8, 1.6, 3.0, 4.0, 3.6, 2.4, 1.0, 0.4),
+        "parking_sensor": (0.3, 0.2, 0.2, 0.2, 0.3, 0.6, 1.6, 3.4, 3.6, 1.6, 0.8, 0.8,
+                           0.8, 0.8, 0.8, 1.0, 1.6, 3.2, 3.6, 2.0, 1.2, 0.8, 0.6, 0.4),
+        "high_throw_camera": (0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.8, 1.0, 1.2, 1.4, 1.6,
+                              1.4, 1.4, 1.4, 1.4, 1.6, 1.8, 1.8, 1.6, 1.2, 0.8, 0.4, 0.2),
+        "gas_detector": (0.3, 0.2, 0.2, 0.2, 0.2, 0.4, 1.0, 1.4, 0.8, 0.6, 1.2, 2.6,
+                         2.2, 0.8, 0.6, 0.6, 1.0, 2.4, 2.6, 1.6, 0.8, 0.6, 0.4, 0.3),
+        "water_sensor": _HOURS_FLAT,
+    },
+)
+# fmt: on
+# Median minutes from alarm to handling (a call to the household or a look at the camera by the
+# grid worker for smoke and gas, a sanitation crew for bins, a patrol for parking); slower at night.
+HANDLE_MINUTES = _keyed(
+    DEVICES,
+    "device_type",
+    {
+        "smoke_detector": 6,
+        "door_access": 12,
+        "bin_sensor": 75,
+        "parking_sensor": 25,
+        "high_throw_camera": 20,
+        "gas_detector": 5,
+        "water_sensor": 40,
+    },
+)
+HANDLE_SIGMA = 0.8
+NIGHT_HOURS = (22, 7)  # from 22:00 to 06:59, handling takes NIGHT_FACTOR times as long
+NIGHT_FACTOR = 1.8
+STUCK_OPEN = 0.003  # alarms left open for good (a device that went offline, a ticket lost)
+OUTCOME_RECORDED = 0.95
+# Of the handled alarms with an outcome, the share found false: most smoke alarms are cooking fumes,
+# a full bin is a full bin, high-throw alarms are few and mostly confirmed.
+FALSE_ALARM = _keyed(
+    DEVICES,
+    "device_type",
+    {
+        "smoke_detector": 0.88,
+        "door_access": 0.55,
+        "bin_sensor": 0.08,
+        "parking_sensor": 0.35,
+        "high_throw_camera": 0.2,
+        "gas_detector": 0.7,
+        "water_sensor": 0.3,
+    },
+)
+# Of the confirmed alarms, the share raised as an event (source iot) for the grid to handle.
+ESCALATED = _keyed(
+    DEVICES,
+    "device_type",
+    {
+        "smoke_detector": 0.3,
+        "door_access": 0.05,
+        "bin_sensor": 0.02,
+        "parking_sensor": 0.1,
+        "high_throw_camera": 0.6,
+        "gas_detector": 0.5,
+        "water_sensor": 0.4,
+    },
+)
+
+
+def _day_number(text: str) -> int:
+    return int(np.datetime64(text, "D").astype(np.int64))
+
+
+def _devices(d: District, g: Grids, rng: np.random.Generator, end: date) -> pa.Table | None:
+    """One district's devices: every 社区 of the pilot, a share of the 社区 of a few central districts."""
+    if d.code == YUZHONG:
+        per_type, share, installed = PILOT_DEVICES, 1.0, PILOT_INSTALLED
+    elif d.code in SCATTER_SHARE:
+        per_type, share, installed = SCATTER_DEVICES, SCATTER_SHARE[d.code], LATER_INSTALLED
+    else:
+        return None
+    community = np.array([code[:12] for code in g.codes])
+    communities = np.unique(community[~g.village])
+    chosen = communities[rng.random(len(communities)) < share] if share < 1 else communities
+    grid_parts: list[np.ndarray] = []
+    type_parts: list[np.ndarray] = []
+    for code in chosen:
+        grids = np.flatnonzero(community == code)
+        weight = g.weight[grids] / g.weight[grids].sum()
+        for ti, t in enumerate(DEVICE_TYPES):
+            low, high = per_type[t]
+            k = int(rng.integers(low, high + 1))
+            if k:
+                grid_parts.append(np.sort(rng.choice(grids, k, p=weight)))
+                type_parts.append(np.full(k, ti, dtype=np.int8))
+    if not grid_parts:
+        return None
+    gi = np.concatenate(grid_parts)
+    kind = np.concatenate(type_parts)
+    order = np.lexsort((kind, gi))
+    gi, kind = gi[order], kind[order]
+    n = len(gi)
+    first, last = (_day_number(day) for day in installed)
+    if d.code == YUZHONG:  # a fifth of the pilot's devices came later
+        later = rng.random(n) < 0.2
+        days = np.where(
+            later,
+            rng.integers(_day_number(LATER_INSTALLED[0]), _day_number(LATER_INSTALLED[1]) + 1, n),
+            rng.integers(first, last + 1, n),
+        )
+    else:
+        days = rng.integers(first, last + 1, n)
+    days = np.minimum(days, _day_number(end.isoformat()))
+    installed_at = days * 86400 + rng.integers(9 * 3600, 18 * 3600, n)
+    status = rng.choice(len(DEVICE_STATUSES), n, p=DEVICE_STATUS_P).astype(np.int8)
+    no_pos = rng.random(n) < 0.1
+    return pa.table(
+        _record(
+            DEVICES,
+            {
+                "device_id": _ids(f"D{d.code}", np.arange(n), 6),
+                "grid_code": pc.take(pa.array(g.codes, pa.string()), pa.array(gi)),
+                "device_type": pc.take(pa.array(DEVICE_TYPES), pa.array(kind)),
+                "status": pc.take(pa.array(DEVICE_STATUSES), pa.array(status)),
+                "installed_at": pa.array(installed_at, pa.timestamp("s")),
+                "lon": pa.array(np.round(g.lon[gi] + rng.normal(0, 0.0008, n), 6), mask=no_pos),
+                "lat": pa.array(np.round(g.lat[gi] + rng.normal(0, 0.0007, n), 6), mask=no_pos),
+            },
+        )
+    )
+
+
+def _alarms(
+    d: District, devices: pa.Table, events: pa.Table | None, scale: float, end: date, rng: np.random.Generator
+) -> pa.Table | None:
+    """The alarms of one district's devices, from FIRST_EVENT_DAY (or installation) to `end`."""
+    kind = pc.index_in(devices["device_type"], pa.array(DEVICE_TYPES)).to_numpy()
+    status = pc.index_in(devices["status"], pa.array(DEVICE_STATUSES)).to_numpy()
+    n_dev = len(kind)
+    first = max(_day_number(FIRST_EVENT_DAY.isoformat()), 0)
+    last = _day_number(end.isoformat())
+    start = np.maximum(devices["installed_at"].to_numpy().astype("datetime64[D]").astype(np.int64) + 1, first)
+    stop = np.full(n_dev, last)
+    retired = status == I_RETIRED  # a retired device fell silent on a day after it was put up
+    stop[retired] = start[retired] + (rng.random(int(retired.sum())) * np.maximum(last - start[retired], 0))
+    active = np.maximum(stop - start + 1, 0)
+    rate = np.array([ALARM_RATE[t] for t in DEVICE_TYPES])[kind] * math.sqrt(scale)
+    counts = rng.poisson(rate * active)
+    if counts.sum() == 0:
+        return None
+    di = np.repeat(np.arange(n_dev), counts)
+    ak = kind[di]
+    n = len(di)
+    day = start[di] + np.floor(rng.random(n) * active[di]).astype(np.int64)
+    hour = np.empty(n, dtype=np.int64)
+    for ti, t in enumerate(DEVICE_TYPES):
+        m = ak == ti
+        if m.any():
+            w = np.asarray(ALARM_HOURS[t])
+            hour[m] = rng.choice(24, int(m.sum()), p=w / w.sum())
+    raised = day * 86400 + hour * 3600 + rng.integers(0, 3600, n)
+    order = np.argsort(raised, kind="stable")
+    di, ak, raised, hour = di[order], ak[order], raised[order], hour[order]
+
+    night = (hour >= NIGHT_HOURS[0]) | (hour < NIGHT_HOURS[1])
+    median = np.array([HANDLE_MINUTES[t] for t in DEVICE_TYPES], dtype=float)[ak]
+    minutes = median * np.where(night, NIGHT_FACTOR, 1.0) * np.exp(HANDLE_SIGMA * rng.standard_normal(n))
+    handled_at = raised + np.maximum(np.round(minutes * 60), 30).astype(np.int64)
+    now = (last + 1) * 86400
+    open_ = (handled_at >= now) | (rng.random(n) < STUCK_OPEN)
+    handled = ~open_
+    false_share = np.array([FALSE_ALARM[t] for t in DEVICE_TYPES])[ak]
+    outcome = np.where(rng.random(n) < false_share, I_FALSE, I_CONFIRMED).astype(np.int8)
+    outcome[~handled | (rng.random(n) >= OUTCOME_RECORDED)] = -1
+    escalate = (outcome == I_CONFIRMED) & (rng.random(n) < np.array([ESCALATED[t] for t in DEVICE_TYPES])[ak])
+    # The event an escalated alarm raised: the district's next iot event reported at or after it.
+    event_id = pa.nulls(n, pa.string())
+    if events is not None and escalate.any():
+        iot = events.filter(pc.equal(events["source"], SRC_IOT))
+        reported = iot["reported_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+        order_iot = np.argsort(reported, kind="stable")
+        reported = reported[order_iot]
+        at = np.searchsorted(reported, raised)
+        linked = escalate & (at < len(reported))
+        ids = pc.take(iot["event_id"], pa.array(order_iot))
+        picks = pc.take(ids, pa.array(np.where(linked, at, 0)))
+        event_id = pc.if_else(pa.array(linked), picks, event_id) if len(reported) else event_id
+
+    year = raised.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
+    seq = np.arange(n) - np.searchsorted(year, year) + 1
+    ids = pc.binary_join_element_wise(
+        pa.array(np.char.add(f"A{d.code}", year.astype(str)), pa.string()),
+        pc.utf8_lpad(pc.cast(pa.array(seq), pa.string()), 7, "0"),
+        "",
+    )
+    ts = pa.timestamp("s")
+    return pa.table(
+        _record(
+            ALARMS,
+            {
+                "alarm_id": ids,
+                "device_id": pc.take(devices["device_id"], pa.array(di)),
+                "raised_at": pa.array(raised, ts),
+                "status": pc.take(pa.array(ALARM_STATUSES), pa.array(np.where(handled, I_HANDLED, I_OPEN))),
+                "handled_at": pa.array(handled_at, ts, mask=~handled),
+                "outcome": pc.take(pa.array(OUTCOMES), pa.array(outcome, mask=outcome < 0)),
+                "event_id": event_id,
+            },
+        )
+    )
+
+
 # --------------------------------------------------------------------------- collective economy
 
 
@@ -1165,6 +1466,8 @@ FILE_NAMES = {
     HOUSING.name: f"{HOUSING.name}.parquet",
     EVENTS.name: f"{EVENTS.name}.parquet",
     COLLECTIVE_ECONOMY.name: f"{COLLECTIVE_ECONOMY.name}.xlsx",
+    DEVICES.name: f"{DEVICES.name}.parquet",
+    ALARMS.name: f"{ALARMS.name}.parquet",
 }
 assert set(FILE_NAMES) == set(TABLES_BY_NAME)
 ROW_GROUP = 1 << 20
@@ -1235,7 +1538,7 @@ def _write_all(
     counts[REGIONS.name] = len(structure.rows)
     report("区划与网格", 0.04)
 
-    tables = (RESIDENTS, HOUSING, EVENTS)
+    tables = (RESIDENTS, HOUSING, EVENTS, DEVICES, ALARMS)
     schemas = {t.name: _schema(t) for t in tables}
     counts.update(dict.fromkeys(schemas, 0))
     total_pop = sum(d.population for d in structure.districts)
@@ -1245,6 +1548,8 @@ def _write_all(
         pq.ParquetWriter(partial[RESIDENTS.name], schemas[RESIDENTS.name], compression="zstd") as w_res,
         pq.ParquetWriter(partial[HOUSING.name], schemas[HOUSING.name], compression="zstd") as w_house,
         pq.ParquetWriter(partial[EVENTS.name], schemas[EVENTS.name], compression="zstd") as w_events,
+        pq.ParquetWriter(partial[DEVICES.name], schemas[DEVICES.name], compression="zstd") as w_devices,
+        pq.ParquetWriter(partial[ALARMS.name], schemas[ALARMS.name], compression="zstd") as w_alarms,
     ):
         for d in structure.districts:
             report(f"人口、房屋与事件：{d.name}", 0.04 + 0.9 * done / total_pop)
@@ -1263,6 +1568,15 @@ def _write_all(
             if events is not None:
                 w_events.write_table(events.cast(schemas[EVENTS.name]), row_group_size=ROW_GROUP)
                 counts[EVENTS.name] += events.num_rows
+            devices = _devices(d, g, _rng(seed, 6, d.index), end)
+            if devices is not None:
+                w_devices.write_table(devices.cast(schemas[DEVICES.name]), row_group_size=ROW_GROUP)
+                counts[DEVICES.name] += devices.num_rows
+                alarms = _alarms(d, devices, events, scale, end, _rng(seed, 7, d.index))
+                if alarms is not None:
+                    w_alarms.write_table(alarms.cast(schemas[ALARMS.name]), row_group_size=ROW_GROUP)
+                    counts[ALARMS.name] += alarms.num_rows
+                del devices, alarms
             del events
             done += d.population
 

@@ -33,7 +33,8 @@ from pipelines.ingest import ingest
 
 # The tables a build cannot do without in a complete input folder; the others may be left out.
 BASE_TABLES = ("regions", "residents", "housing", "collective_economy")
-INCREMENT_PREFIX = "events"
+# A load whose every file name starts with one of these is an ingest of increments.
+INCREMENT_PREFIXES = ("events", "alarms")
 
 
 @dataclass
@@ -46,8 +47,8 @@ class DryRun:
 
 
 def kind_of(names: list[str]) -> str:
-    """`ingest` when every file is an events increment (its name starts with `events`), else `build`."""
-    if names and all(Path(n).name.lower().startswith(INCREMENT_PREFIX) for n in names):
+    """`ingest` when every file is an increment (its name starts with `events` or `alarms`), else `build`."""
+    if names and all(Path(n).name.lower().startswith(INCREMENT_PREFIXES) for n in names):
         return "ingest"
     return "build"
 
@@ -111,7 +112,7 @@ def publish(
     warn: Warn = warn_on_stderr,
     progress: Progress = _quiet,
 ) -> list[FileAudit]:
-    """Publish the files in `folder`: through `ingest` when all are events increments, else `build`."""
+    """Publish the files in `folder`: through `ingest` when all are increments, else `build`."""
     folder = Path(folder)
     if kind_of([p.name for p in folder.iterdir()]) == "ingest":
         result = ingest(folder, db_path, allow_shrink=allow_shrink, today=today, warn=warn, progress=progress)

@@ -55,7 +55,7 @@ from pipelines.build import (
     table_rows,
     warn_on_stderr,
 )
-from pipelines.contract import CITY_CODE, EVENTS, Table
+from pipelines.contract import ALARMS, CITY_CODE, EVENTS, Table
 
 # An ingest holds the increment and the slices it touches in memory, not the database; this is
 # its ceiling before DuckDB spills to disk beside the target.
@@ -170,6 +170,13 @@ CONTINUOUS: dict[str, Continuous] = {
             Derived("resolve_time_histogram", "resolve_times", (Slice("reported_date", "reported_date"),)),
         ),
         references=(("stg_regions", "select * from regions where level <> 'city'"),),
+    ),
+    "alarms": Continuous(
+        ALARMS,
+        stored="alarms",
+        derived=(Derived("alarms_by_region_day", "alarms", _by_level("raised_date", "raised_date", 15)),),
+        # an alarm names a device: the devices of the last build
+        references=(("stg_devices", "select device_id from devices"),),
     ),
 }
 

@@ -238,6 +238,32 @@ def table_rules(table: Table) -> list[Rule]:
             ),
             Rule("total_income", "total_income < operating_income", _lit("总收入小于经营性收入")),
         ]
+    if table.name == "devices":
+        return [grid_exists]
+    if table.name == "alarms":
+        return [
+            Rule(
+                "device_id",
+                "device_id is not null and device_id not in (select device_id from stg_devices)",
+                "'设备编号 ' || device_id || ' 不是已导入的设备'",
+            ),
+            Rule(
+                "handled_at",
+                "status = 'handled' and r_handled_at is null",
+                _lit("处置状态为已处置时必须填写处置时间"),
+            ),
+            Rule(
+                "handled_at",
+                "status <> 'handled' and r_handled_at is not null",
+                _lit("待处置的告警不应有处置时间"),
+            ),
+            Rule("handled_at", "handled_at < raised_at", _lit("处置时间早于告警时间")),
+            Rule(
+                "outcome",
+                "status <> 'handled' and r_outcome is not null",
+                _lit("待处置的告警不应有核实结果"),
+            ),
+        ]
     return []
 
 

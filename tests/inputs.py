@@ -36,6 +36,8 @@ HEADERS: dict[str, list[str]] = {
         "village_code", "year", "operating_income", "total_income", "operating_profit",
         "dividends", "shareholders", "entity_type",
     ],
+    "devices": ["device_id", "grid_code", "device_type", "status", "installed_at", "lon", "lat"],
+    "alarms": ["alarm_id", "device_id", "raised_at", "status", "handled_at", "outcome", "event_id"],
 }  # fmt: skip
 
 # City 50 with two districts. 500101 has a street with a community (two grids) and a village, and a
@@ -129,6 +131,16 @@ def economy(**values: object) -> dict:
         "village_code": "500101001002", "year": "2023", "operating_income": "100000",
         "total_income": "120000", "operating_profit": "50000",
     } | values  # fmt: skip
+
+
+def device(**values: object) -> dict:
+    """A valid online smoke detector, changed by `values`."""
+    return {"device_id": "D0", "grid_code": G1, "device_type": "smoke_detector", "status": "online"} | values
+
+
+def alarm(**values: object) -> dict:
+    """A valid open alarm of device D1, changed by `values`."""
+    return {"alarm_id": "A0", "device_id": "D1", "raised_at": "2023-06-01 08:00", "status": "open"} | values
 
 
 # ------------------------------------------------------------------------------------- writing

@@ -14,7 +14,9 @@ import pytest
 
 from pipelines import demo
 from pipelines.contract import (
+    ALARMS,
     COLLECTIVE_ECONOMY,
+    DEVICES,
     EVENTS,
     GRASSROOTS_LEVELS,
     HOUSING,
@@ -71,7 +73,7 @@ def economy(folder: Path) -> pd.DataFrame:
 def db(folder: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with views over the parquet files."""
     con = duckdb.connect()
-    for name in ("residents", "housing", "events"):
+    for name in ("residents", "housing", "events", "devices", "alarms"):
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{folder / name}.parquet')")
     return con
 
@@ -99,13 +101,13 @@ def test_returned_counts_are_the_rows_written(generated: tuple[Path, dict], regi
     _, counts = generated
     assert counts["regions.csv"] == len(regions)
     assert counts["collective_economy.xlsx"] == len(economy)
-    for name in ("residents", "housing", "events"):
+    for name in ("residents", "housing", "events", "devices", "alarms"):
         assert counts[f"{name}.parquet"] == _scalar(db, f"SELECT count(*) FROM {name}") > 0
 
 
 def test_headers_follow_the_contract(folder: Path, regions, db) -> None:
     assert list(regions.columns) == REGIONS.column_names
-    for table in (RESIDENTS, HOUSING, EVENTS):
+    for table in (RESIDENTS, HOUSING, EVENTS, DEVICES, ALARMS):
         cols = [r[0] for r in db.execute(f"DESCRIBE {table.name}").fetchall()]
         assert cols == [c.name for c in table.columns if not c.personal]
     header = pd.read_excel(folder / "collective_economy.xlsx", nrows=0, engine="calamine").columns
@@ -386,6 +388,88 @@ def test_jiulongpo_shareholders(economy: pd.DataFrame) -> None:
     assert jl.groupby("year").shareholders.sum().gt(130_000).all()
 
 
+# --------------------------------------------------------------------------- IoT pilot
+
+
+def test_every_yuzhong_community_has_devices_and_few_districts_have_any(db, regions: pd.DataFrame) -> None:
+    yuzhong = regions[(regions.level == "community") & regions.code.str.startswith(demo.YUZHONG)]
+    assert len(yuzhong) == 79
+    with_devices = {
+        c for (c,) in db.execute("SELECT DISTINCT substr(grid_code, 1, 12) FROM devices").fetchall()
+    }
+    assert set(yuzhong.code) <= with_devices
+    per_district = dict(
+        db.execute("SELECT substr(grid_code, 1, 6), count(*) FROM devices GROUP BY 1").fetchall()
+    )
+    assert set(per_district) == {demo.YUZHONG, *demo.SCATTER_SHARE}
+    assert per_district[demo.YUZHONG] > 2 * max(v for k, v in per_district.items() if k != demo.YUZHONG)
+    types = dict(
+        db.execute(
+            "SELECT device_type, count(*) FROM devices WHERE grid_code LIKE '500103%' GROUP BY 1"
+        ).fetchall()
+    )
+    assert set(types) == {
+        "smoke_detector",
+        "door_access",
+        "bin_sensor",
+        "parking_sensor",
+        "high_throw_camera",
+    }
+    assert types["smoke_detector"] == max(types.values())
+
+
+def test_alarm_rules(db) -> None:
+    """Every alarm names a device and follows the contract's rules on handling; escalated ones name an event."""
+    assert (
+        _scalar(db, "SELECT count(*) FROM alarms WHERE device_id NOT IN (SELECT device_id FROM devices)") == 0
+    )
+    assert _scalar(db, "SELECT count(*) - count(DISTINCT alarm_id) FROM alarms") == 0
+    assert (
+        _scalar(db, "SELECT count(*) FROM alarms WHERE (status = 'handled') <> (handled_at IS NOT NULL)") == 0
+    )
+    assert _scalar(db, "SELECT count(*) FROM alarms WHERE handled_at < raised_at") == 0
+    assert _scalar(db, "SELECT count(*) FROM alarms WHERE status = 'open' AND outcome IS NOT NULL") == 0
+    assert _scalar(db, "SELECT count(*) FROM alarms WHERE raised_at < TIMESTAMP '2022-01-01'") == 0
+    assert (
+        _scalar(
+            db,
+            f"SELECT count(*) FROM alarms WHERE raised_at >= TIMESTAMP '{END.isoformat()}' + INTERVAL 1 DAY",
+        )
+        == 0
+    )
+    escalated = db.execute(
+        "SELECT count(*), count(*) FILTER (WHERE outcome = 'confirmed'), "
+        "count(*) FILTER (WHERE event_id IN (SELECT event_id FROM events WHERE source = 'iot')) "
+        "FROM alarms WHERE event_id IS NOT NULL"
+    ).fetchall()[0]
+    assert escalated[0] > 0 and escalated[0] == escalated[1] == escalated[2]
+
+
+def test_alarm_patterns(db) -> None:
+    """Most smoke alarms false, high-throw alarms few and mostly confirmed, bins in the evening,
+    parking at rush hours, handling in minutes and slower at night."""
+    by_type = {
+        row[0]: row[1:]
+        for row in db.execute(
+            "SELECT d.device_type, count(*), avg((outcome = 'false_alarm')::int) FILTER (WHERE outcome IS NOT NULL), "
+            "avg((hour(raised_at) BETWEEN 17 AND 22)::int), "
+            "avg((hour(raised_at) BETWEEN 7 AND 9 OR hour(raised_at) BETWEEN 17 AND 19)::int) "
+            "FROM alarms JOIN devices d USING (device_id) GROUP BY 1"
+        ).fetchall()
+    }
+    assert by_type["smoke_detector"][1] > 0.8
+    assert by_type["high_throw_camera"][1] < 0.35
+    assert by_type["high_throw_camera"][0] < by_type["smoke_detector"][0]
+    assert by_type["bin_sensor"][2] > 0.55
+    assert by_type["parking_sensor"][3] > 0.45
+    day, night = db.execute(
+        "SELECT median(epoch(handled_at) - epoch(raised_at)) FILTER (WHERE hour(raised_at) BETWEEN 9 AND 17) / 60, "
+        "median(epoch(handled_at) - epoch(raised_at)) FILTER (WHERE hour(raised_at) >= 22 OR hour(raised_at) < 7) / 60 "
+        "FROM alarms WHERE status = 'handled'"
+    ).fetchall()[0]
+    assert 3 < day < 120 and night > day * 1.3
+
+
 # --------------------------------------------------------------------------- reproducibility
 
 
@@ -397,7 +481,9 @@ def _xlsx_cells(path: Path) -> dict[str, bytes]:
 
 def test_same_seed_writes_the_same_files(folder: Path, tmp_path: Path) -> None:
     again, _ = _generate(tmp_path / "again")
-    for name in ("regions.csv", "residents.parquet", "housing.parquet", "events.parquet"):
+    for name in (
+        "regions.csv", "residents.parquet", "housing.parquet", "events.parquet", "devices.parquet", "alarms.parquet"
+    ):  # fmt: skip
         assert (again / name).read_bytes() == (folder / name).read_bytes(), name
     assert _xlsx_cells(again / "collective_economy.xlsx") == _xlsx_cells(folder / "collective_economy.xlsx")
 
@@ -409,6 +495,9 @@ def test_structure_does_not_depend_on_scale(generated: tuple[Path, dict], tmp_pa
     assert _xlsx_cells(small / "collective_economy.xlsx") == _xlsx_cells(folder / "collective_economy.xlsx")
     for name in ("residents.parquet", "housing.parquet", "events.parquet"):
         assert small_counts[name] < counts[name] / 2, name
+    # devices are fixed like the region tree; alarms follow the square root of the scale
+    assert (small / "devices.parquet").read_bytes() == (folder / "devices.parquet").read_bytes()
+    assert 0.4 < small_counts["alarms.parquet"] / counts["alarms.parquet"] < 0.6
 
 
 def test_another_seed_draws_another_structure(folder: Path, tmp_path: Path) -> None:

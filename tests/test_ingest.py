@@ -24,8 +24,10 @@ from inputs import (
     KPI_TABLES,
     REPO_ROOT,
     TODAY,
+    alarm,
     build_folder,
     cli_env,
+    device,
     event,
     load_audit,
     query,
@@ -45,11 +47,12 @@ from pipelines.build import (
     rejects_report_is_current,
     table_of_file,
 )
-from pipelines.contract import EVENTS
+from pipelines.contract import ALARMS, DEVICE_TYPES, EVENTS
 from pipelines.ingest import CONTINUOUS, ingest
 from pipelines.safety import SALT_FILE_NAME
 
 UNKNOWN_GRID = "500101001001999"
+ALARMS_DEVICE_TYPES = tuple(DEVICE_TYPES)
 
 
 @pytest.fixture(autouse=True)
@@ -77,15 +80,15 @@ def leftovers(db: Path) -> list[str]:
     return sorted(p.name for p in db.parent.iterdir() if p.name not in keep)
 
 
-def write_increment(folder: Path, name: str, rows: list[dict], **options) -> Path:
+def write_increment(folder: Path, name: str, rows: list[dict], table: str = "events", **options) -> Path:
     """Write one increment file named `name` (CSV unless it ends in .xlsx) with the contract header."""
     folder.mkdir(parents=True, exist_ok=True)
     if name.endswith(".xlsx"):
-        return write_xlsx(folder / name, HEADERS["events"], rows)
+        return write_xlsx(folder / name, HEADERS[table], rows)
     # the cells in contract order, under the header asked for (Chinese aliases, say)
-    cells = [[row.get(column) for column in HEADERS["events"]] for row in rows]
+    cells = [[row.get(column) for column in HEADERS[table]] for row in rows]
     return write_csv(
-        folder / name, options.get("header", HEADERS["events"]), cells, options.get("encoding", "utf-8")
+        folder / name, options.get("header", HEADERS[table]), cells, options.get("encoding", "utf-8")
     )
 
 
@@ -202,6 +205,63 @@ def increments(rng: random.Random, base: list[dict]) -> list[tuple[str, list[dic
     ]
 
 
+DEVICES = [
+    device(device_id=f"D{i}", grid_code=GRIDS[i % len(GRIDS)], device_type=kind, status=status)
+    for i, (kind, status) in enumerate(
+        (kind, status) for kind in ALARMS_DEVICE_TYPES for status in ("online", "offline", "retired")
+    )
+]
+
+
+def random_alarms(rng: random.Random, ids: list[str]) -> list[dict]:
+    """Valid alarms of every status and outcome on DEVICES, raised over 2023."""
+    rows = []
+    for alarm_id in ids:
+        raised = dt.datetime(
+            2023, rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23), rng.randint(0, 59)
+        )
+        row = alarm(
+            alarm_id=alarm_id,
+            device_id=rng.choice(DEVICES)["device_id"],
+            raised_at=f"{raised:%Y-%m-%d %H:%M}",
+        )
+        if rng.random() < 0.7:
+            handled = raised + dt.timedelta(minutes=rng.randint(0, 3000))
+            row |= {"status": "handled", "handled_at": f"{handled:%Y-%m-%d %H:%M}"}
+            row["outcome"] = rng.choice(["", "confirmed", "false_alarm"])
+            if row["outcome"] == "confirmed" and rng.random() < 0.5:
+                row["event_id"] = f"E{rng.randint(0, 399)}"
+        rows.append(row)
+    return rows
+
+
+def changed_alarms(rng: random.Random, rows: list[dict]) -> list[dict]:
+    """The same alarms in a new state; most keep their device and time (handled at last), some moved."""
+    fresh = random_alarms(rng, [r["alarm_id"] for r in rows])
+    for old, new in zip(rows, fresh, strict=True):
+        if rng.random() < 0.7:
+            new["device_id"], new["raised_at"] = old["device_id"], old["raised_at"]
+            if new.get("handled_at") and new["handled_at"] < old["raised_at"]:
+                new["handled_at"] = old["raised_at"]
+    return fresh
+
+
+def alarm_increments(rng: random.Random, base: list[dict]) -> list[tuple[str, list[dict], dict]]:
+    """Two increments of alarms: changes, new ids, repeats, and rows of an unknown device or status."""
+    first = changed_alarms(rng, rng.sample(base, 40)) + random_alarms(rng, [f"NA{i}" for i in range(20)])
+    first += [alarm(alarm_id=base[0]["alarm_id"], device_id="D999"), alarm(alarm_id="NA3", status="closed")]
+    first += changed_alarms(rng, rng.sample(first[:50], 10))  # repeated ids inside the increment
+    rng.shuffle(first)
+    second = changed_alarms(rng, rng.sample(base + first[:20], 25)) + random_alarms(
+        rng, [f"MA{i}" for i in range(10)]
+    )
+    chinese = [ALARMS.column(c).alias for c in HEADERS["alarms"]]
+    return [
+        ("alarms-20240102.csv", first, {"table": "alarms"}),
+        ("告警_20240103.csv", second, {"table": "alarms", "encoding": "gb18030", "header": chinese}),
+    ]
+
+
 def comparable(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """A select list of `table` in which sums of floats compare as equal.
 
@@ -249,32 +309,43 @@ def mart_differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
 def test_ingested_marts_equal_a_full_build_of_the_same_files(tmp_path, db):
     rng = random.Random(11)
     base = random_events(rng, [f"E{i}" for i in range(400)])
-    tables = {k: v for k, v in KPI_TABLES.items() if k != "events"} | {"events": base}
+    base_alarms = random_alarms(rng, [f"A{i}" for i in range(300)])
+    tables = {k: v for k, v in KPI_TABLES.items() if k != "events"} | {
+        "events": base, "devices": DEVICES, "alarms": base_alarms
+    }  # fmt: skip
     build_folder(write_folder(tmp_path / "base", tables), db)
     files = increments(rng, base)
-    for name, rows, options in files:
+    alarm_files = alarm_increments(rng, base_alarms)
+    for name, rows, options in files + alarm_files:
         write_increment(tmp_path / "increments", name, rows, **options)
-    # one file alone, then a folder holding the other two (taken in name order)
+    # one file alone, then a folder holding the others (taken in name order)
     ingest(tmp_path / "increments" / files[0][0], db, today=TODAY)
     (tmp_path / "increments" / files[0][0]).unlink()
     result = ingest(tmp_path / "increments", db, today=TODAY)
-    assert [a.file for a in result.audit] == [files[2][0], files[1][0]]
+    assert [a.file for a in result.audit] == [alarm_files[0][0], files[2][0], alarm_files[1][0], files[1][0]]
 
-    # the full build reads the base events with every increment appended, in the order ingested
+    # the full build reads the base rows with every increment appended, in the order ingested
     in_order = [files[0], files[2], files[1]]
     everything = base + [row for _, rows, _ in in_order for row in rows]
+    all_alarms = base_alarms + [row for _, rows, _ in alarm_files for row in rows]
     full = tmp_path / "full" / "yiping.duckdb"
-    build_folder(write_folder(tmp_path / "everything", tables | {"events": everything}), full)
+    build_folder(
+        write_folder(tmp_path / "everything", tables | {"events": everything, "alarms": all_alarms}), full
+    )
 
-    assert query(db, "select count(*) from events") == query(full, "select count(*) from events")
+    for table in ("events", "alarms"):
+        assert query(db, f"select count(*) from {table}") == query(full, f"select count(*) from {table}")
     assert query(db, "select count(*) from events where event_id like 'N%'") == [(30,)]
+    assert query(db, "select count(*) from alarms where alarm_id like 'NA%' or alarm_id like 'MA%'") == [
+        (30,)
+    ]
     assert mart_differences(db, full) == {}
 
     # the report beside the ingested database holds the build's rejects and every ingest's
     def problems(db: Path) -> list[tuple]:
         return sorted((r["column"], r["value"] or "", r["reason"]) for r in rejects(db))
 
-    assert len(problems(db)) == 4 and problems(db) == problems(full)
+    assert len(problems(db)) == 6 and problems(db) == problems(full)
 
 
 def test_every_mart_built_on_a_continuous_table_is_recomputed_by_ingest():
@@ -547,14 +618,37 @@ def test_ingested_demo_equals_a_full_build_of_the_demo_and_its_increment(tmp_pat
     pq.write_table(
         pa.Table.from_pylist(increment, schema=events.schema), tmp_path / "events_20250101.parquet"
     )
+    # alarms: open ones handled, handled ones reopened as corrected, new ones an hour later, one of no device
+    alarms = pq.read_table(source / "alarms.parquet")
+    rows = alarms.to_pylist()
+    alarm_increment = []
+    for row in rng.sample([r for r in rows if r["status"] == "open"], 5):
+        handled = row["raised_at"] + dt.timedelta(minutes=rng.randint(1, 600))
+        alarm_increment.append(row | {"status": "handled", "handled_at": handled, "outcome": "confirmed"})
+    for row in rng.sample([r for r in rows if r["status"] == "handled"], 100):
+        alarm_increment.append(row | {"status": "open", "handled_at": None, "outcome": None})
+    for number, row in enumerate(rng.sample(rows, 100)):
+        later = {c: row[c] + dt.timedelta(hours=1) for c in ("raised_at", "handled_at") if row[c] is not None}
+        alarm_increment.append(row | later | {"alarm_id": f"XA{number}"})
+    alarm_increment.append(rows[0] | {"device_id": "D-none"})
+    rng.shuffle(alarm_increment)
+    pq.write_table(
+        pa.Table.from_pylist(alarm_increment, schema=alarms.schema), tmp_path / "alarms_20250101.parquet"
+    )
     result = ingest(tmp_path / "events_20250101.parquet", db)
     assert (result.added, result.audit[0].rows_rejected) == (200, 1)
+    result = ingest(tmp_path / "alarms_20250101.parquet", db)
+    assert (result.added, result.audit[0].rows_rejected) == (100, 1)
 
     everything = tmp_path / "everything"
     shutil.copytree(source, everything)
     pq.write_table(
         pa.concat_tables([events, pa.Table.from_pylist(increment, schema=events.schema)]),
         everything / "events.parquet",
+    )
+    pq.write_table(
+        pa.concat_tables([alarms, pa.Table.from_pylist(alarm_increment, schema=alarms.schema)]),
+        everything / "alarms.parquet",
     )
     full = tmp_path / "full" / "yiping.duckdb"
     build(everything, full)

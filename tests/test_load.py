@@ -85,6 +85,7 @@ def page(db: Path, principal: Principal) -> AppTest:
     [
         (["events_20240630.csv"], "ingest", []),
         (["events_1.csv", "events-2.xlsx"], "ingest", []),
+        (["alarms_20240630.csv", "events_1.csv"], "ingest", []),
         (["regions.csv", "events.csv"], "build", ["residents", "housing", "collective_economy"]),
         (["regions.csv", "residents.csv", "housing.xlsx", "collective_economy.parquet"], "build", []),
     ],

@@ -195,6 +195,7 @@ def test_kpi_object_has_the_keys_of_the_contract(db):
         "housing",
         "events",
         "collective_economy",
+        "iot",
     ]
     assert (result["region"], result["from"], result["to"], result["year"]) == (
         "500101", "2023-01-01", "2023-12-31", 2023
@@ -210,6 +211,10 @@ def test_kpi_object_has_the_keys_of_the_contract(db):
     assert set(result["housing"]) == {"units", "rented", "rental_share", "vacancy_rate"}
     assert set(result["events"]) == set(CITY_EVENTS_2023)
     assert set(result["collective_economy"]) == set(NO_ECONOMY)
+    assert set(result["iot"]) == {
+        "devices", "online_share", "alarms", "handled", "handled_rate", "median_minutes_to_handle",
+        "false_alarm_share", "open_alarms", "escalated",
+    }  # fmt: skip
 
 
 def test_kpis_take_dates_or_iso_strings(db):

@@ -18,7 +18,9 @@ from inputs import (
     HEADERS,
     REGIONS,
     TODAY,
+    alarm,
     build_folder,
+    device,
     economy,
     event,
     house,
@@ -248,12 +250,76 @@ ECONOMY_BAD = [
     ("unknown entity type", economy(entity_type="公司"), "entity_type", "公司", ENUM),
 ]  # fmt: skip
 
+# -------------------------------------------------------------------------------- IoT devices
+
+DEVICES_VALID = [
+    device(device_id="D1"),
+    device(device_id="D2", grid_code=G3, device_type="智能门禁", status="离线", installed_at="2023/1/5 8:30",
+           lon="106.5", lat="29.5"),
+    device(device_id="D3", device_type="bin_sensor", status="online"),
+    # a later row of a device supersedes: D3 was taken down
+    device(device_id="D3", device_type="bin_sensor", status="已拆除"),
+]  # fmt: skip
+DEVICES_BAD = [
+    ("unknown device type", device(device_type="摄像头"), "device_type", "摄像头", ENUM),
+    ("device type missing", device(device_type=""), "device_type", None, REQUIRED),
+    ("unknown status", device(status="broken"), "status", "broken",
+     ENUM + "（允许：online 在线、offline 离线、retired 已拆除）"),
+    ("grid not existing", device(grid_code="500101001001996"),
+     "grid_code", "500101001001996", "网格代码 500101001001996 " + NOT_A_GRID),
+    ("installed_at not a time", device(installed_at="去年"), "installed_at", "去年", "无法识别的日期时间"),
+    ("device_id missing", device(device_id=""), "device_id", None, REQUIRED),
+    ("lat out of range", device(lon="106", lat="99"), "lat", "99", "应不大于 54"),
+    ("rejected repeat of a valid id", device(device_id="D1", status="?"), "status", "?", ENUM),
+]  # fmt: skip
+
+# ------------------------------------------------------------------------------------- alarms
+
+ALARMS_VALID = [
+    alarm(alarm_id="A-iso", raised_at="2024-01-05 08:30:00"),
+    alarm(alarm_id="A-labels", device_id="D2", status="已处置", raised_at="2024/1/5 8:30",
+          handled_at="2024年1月5日 09:00", outcome="误报", event_id="E1"),
+    # an alarm of a retired device stays an alarm
+    alarm(alarm_id="A-retired", device_id="D3"),
+    # a status update: the later row stands
+    alarm(alarm_id="A-update", status="open"),
+    alarm(alarm_id="A-update", status="handled", handled_at="2023-06-01 08:10", outcome="confirmed"),
+    # a later row that is rejected does not replace this one
+    alarm(alarm_id="A-keep"),
+]  # fmt: skip
+ALARMS_BAD = [
+    ("unknown device", alarm(device_id="D9"), "device_id", "D9", "设备编号 D9 不是已导入的设备"),
+    # every bad device row above is D0: an alarm of a rejected device is rejected too
+    ("device of a rejected row", alarm(device_id="D0"), "device_id", "D0", "设备编号 D0 不是已导入的设备"),
+    ("handled without handled_at", alarm(status="handled"),
+     "handled_at", None, "处置状态为已处置时必须填写处置时间"),
+    ("handled_at on an open alarm", alarm(handled_at="2023-06-01 09:00"),
+     "handled_at", "2023-06-01 09:00", "待处置的告警不应有处置时间"),
+    ("handled before raised", alarm(status="handled", handled_at="2023-06-01 07:59"),
+     "handled_at", "2023-06-01 07:59", "处置时间早于告警时间"),
+    ("outcome on an open alarm", alarm(outcome="confirmed"),
+     "outcome", "confirmed", "待处置的告警不应有核实结果"),
+    ("unknown status", alarm(status="closed"), "status", "closed",
+     ENUM + "（允许：open 待处置、handled 已处置）"),
+    ("unknown outcome", alarm(status="handled", handled_at="2023-06-01 09:00", outcome="maybe"),
+     "outcome", "maybe", ENUM + "（允许：confirmed 属实、false_alarm 误报）"),
+    ("raised_at on 30 February", alarm(raised_at="2023-02-30 08:00"),
+     "raised_at", "2023-02-30 08:00", "无法识别的日期时间"),
+    ("raised_at missing", alarm(raised_at=""), "raised_at", None, REQUIRED),
+    ("handled_at not a time", alarm(status="handled", handled_at="不久"), "handled_at", "不久", "无法识别的日期时间"),
+    ("alarm_id missing", alarm(alarm_id=""), "alarm_id", None, REQUIRED),
+    ("device_id missing", alarm(device_id=""), "device_id", None, REQUIRED),
+    ("rejected repeat of a valid id", alarm(alarm_id="A-keep", status="closed"), "status", "closed", ENUM),
+]  # fmt: skip
+
 INPUTS = {
     "regions": (REGIONS + REGIONS_VALID, REGIONS_BAD, HEADERS["regions"]),
     "residents": (RESIDENTS_VALID, RESIDENTS_BAD, RESIDENTS_HEADER),
     "housing": (HOUSING_VALID, HOUSING_BAD, HEADERS["housing"]),
     "events": (EVENTS_VALID, EVENTS_BAD, HEADERS["events"] + ["lon", "lat"]),
     "collective_economy": (ECONOMY_VALID, ECONOMY_BAD, HEADERS["collective_economy"]),
+    "devices": (DEVICES_VALID, DEVICES_BAD, HEADERS["devices"]),
+    "alarms": (ALARMS_VALID, ALARMS_BAD, HEADERS["alarms"]),
 }
 
 
@@ -304,6 +370,8 @@ def test_only_bad_rows_are_rejected(loaded, table):
         ("housing.csv", (18, 5, 12, 1)),
         ("events.csv", (29, 9, 19, 1)),
         ("collective_economy.csv", (15, 2, 12, 1)),
+        ("devices.csv", (12, 3, 8, 1)),
+        ("alarms.csv", (20, 5, 14, 1)),
     ],
 )
 def test_load_audit_counts_every_row_once(loaded, file, counts):
@@ -386,6 +454,33 @@ def test_collective_economy_keeps_the_last_row_of_a_village_year(loaded):
     ]
 
 
+def test_devices_take_codes_for_labels_and_the_last_valid_row(loaded):
+    rows = query(loaded, "select device_id, grid_code, device_type, status, installed_at from devices")
+    assert sorted(rows) == [
+        ("D1", G1, "smoke_detector", "online", None),
+        ("D2", G3, "door_access", "offline", dt.datetime(2023, 1, 5, 8, 30)),
+        ("D3", G1, "bin_sensor", "retired", None),
+    ]
+
+
+def test_alarms_take_labels_their_device_and_the_last_valid_row(loaded):
+    columns = (
+        "alarm_id, grid_code, device_type, status, raised_at, handled_at, outcome, event_id, ms_to_handle"
+    )
+    rows = {alarm_id: tuple(values) for alarm_id, *values in query(loaded, f"select {columns} from alarms")}
+    at = dt.datetime(2024, 1, 5, 8, 30)
+    assert rows["A-iso"] == (G1, "smoke_detector", "open", at, None, None, None, None)
+    assert rows["A-labels"] == (
+        G3, "door_access", "handled", at, dt.datetime(2024, 1, 5, 9), "false_alarm", "E1", 30 * 60_000
+    )  # fmt: skip
+    assert rows["A-retired"][:2] == (G1, "bin_sensor")
+    assert rows["A-update"][2:] == (
+        "handled", dt.datetime(2023, 6, 1, 8), dt.datetime(2023, 6, 1, 8, 10), "confirmed", None, 10 * 60_000
+    )  # fmt: skip
+    assert rows["A-keep"][2] == "open"
+    assert len(rows) == 5
+
+
 # ------------------------------------------------------------------------- typed values, unit
 
 
@@ -451,6 +546,11 @@ def con() -> duckdb.DuckDBPyConnection:
         ("collective_economy", "year", "2023", 2023),
         ("collective_economy", "year", "2023.5", None),
         ("collective_economy", "shareholders", "1,200", 1200),
+        ("devices", "device_type", "高空抛物监测", "high_throw_camera"),
+        ("devices", "status", "在线", "online"),
+        ("alarms", "status", "已处置", "handled"),
+        ("alarms", "outcome", "属实", "confirmed"),
+        ("alarms", "outcome", "FALSE_ALARM", "false_alarm"),
     ],
 )
 def test_typed_value(con, table, column, raw, expected):

@@ -15,8 +15,10 @@ from inputs import (
     HEADERS,
     KPI_TABLES,
     REPO_ROOT,
+    alarm,
     build_folder,
     cli_env,
+    device,
     event,
     load_audit,
     query,
@@ -148,6 +150,24 @@ def test_files_are_taken_once_complete_in_arrival_order(tmp_path, published):
     assert query(
         published, "select count(*) from events where event_id like 'events%' or event_id = 'new'"
     ) == [(4,)]
+
+
+def test_an_alarms_increment_is_taken_like_events(tmp_path):
+    db = tmp_path / "data" / "yiping.duckdb"
+    sensors = {"devices": [device(device_id="D1")], "alarms": [alarm(alarm_id="A1")]}
+    build_folder(write_folder(tmp_path / "base", KPI_TABLES | sensors), db)
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    watcher = Watcher(folder, db, interval=0.2, log=lambda message: None)
+    watcher.check()
+    handled = alarm(alarm_id="A1", status="handled", handled_at="2023-06-01 08:30")
+    write_csv(folder / "incoming" / "alarms_1.csv", HEADERS["alarms"], [handled, alarm(alarm_id="A2")])
+    assert watcher.take(folder / "incoming" / "alarms_1.csv")
+    assert (folder / "done" / "alarms_1.csv").exists()
+    assert query(db, "select alarm_id, status from alarms order by 1") == [("A1", "handled"), ("A2", "open")]
+    assert query(
+        db, "select sum(alarms), sum(handled) from alarms_by_region_day where region_code = '50'"
+    ) == [(2, 1)]
 
 
 def test_a_second_file_of_the_same_name_keeps_the_first(tmp_path, published):

@@ -61,6 +61,77 @@ left join snapshot on true
 """
 
 
+IOT_SQL = """
+with device_counts as (
+    select
+        sum(devices) filter (where status <> 'retired') as devices,
+        sum(devices) filter (where status = 'online') as online
+    from devices_by_region
+    where region_code = $region
+),
+
+alarm_counts as (
+    select
+        sum(alarms) as alarms,
+        sum(handled) as handled,
+        sum(open_alarms) as open_alarms,
+        sum(verified) as verified,
+        sum(false_alarms) as false_alarms,
+        sum(escalated) as escalated
+    from alarms_by_region_day
+    where region_number = $region_number
+      and raised_date between $start and $end
+),
+
+handle_median as (
+    select median(ms_to_handle) / 60000.0 as median_minutes_to_handle
+    from alarms
+    where grid_number >= $grid_lo and grid_number < $grid_hi
+      and raised_date between $start and $end
+      and is_handled
+)
+
+select device_counts.*, alarm_counts.*, handle_median.*
+from device_counts
+cross join alarm_counts
+cross join handle_median
+"""
+
+
+def _iot(cur: duckdb.DuckDBPyConnection, code: str, period: Period) -> dict:
+    """The iot block of SPEC section 6: devices a snapshot, alarms raised in the period.
+
+    A region's alarms are a range of grid numbers in the alarms mart (clustered by grid, then time),
+    the city's too: alarms are few beside events, so its median reads them without a histogram.
+    """
+    grid_lo, grid_hi = _grid_numbers(code)
+    row = _one(
+        cur,
+        IOT_SQL,
+        {
+            "region": code,
+            "region_number": int(code),
+            "grid_lo": grid_lo,
+            "grid_hi": grid_hi,
+            "start": period.start,
+            "end": period.end,
+        },
+    )
+    devices, alarms, handled = (int(row[key] or 0) for key in ("devices", "alarms", "handled"))
+    median = row["median_minutes_to_handle"]
+    return {
+        "devices": devices,
+        "online_share": _rate(row["online"], devices),
+        "alarms": alarms,
+        "handled": handled,
+        "handled_rate": _rate(handled, alarms),
+        "median_minutes_to_handle": float(median) if median is not None else None,
+        "false_alarm_share": _rate(row["false_alarms"], row["verified"]),
+        "open_alarms": int(row["open_alarms"] or 0),
+        "escalated": int(row["escalated"] or 0),
+    }
+
+
 def _born_by(row: dict, year: int) -> int:
     """Residents born in or before `year`: residents_born_by holds that count for each year from
     first_birth_year to the last birth year."""
@@ -209,6 +280,7 @@ def kpis(
             "share_ge_100k": _rate(economy.get("villages_ge_100k"), villages),
             "share_profit_ge_100k": _rate(economy.get("villages_profit_ge_100k"), villages),
         },
+        "iot": _iot(cur, code, period),
     }
 
 
