@@ -61,14 +61,16 @@ UI: dict[str, tuple[str, str]] = {
     "load_files": ("选择文件", "Choose files"),
     "load_limit": ("每个文件不超过 {mb} MB。", "Up to {mb} MB a file."),
     "load_rules": (
-        "文件名均以 events 开头（如 events_20251221.csv）时作为事件增量导入，其余事件保持不变；"
+        "文件名均以 events 或 alarms 开头（如 events_20251221.csv、alarms-0930.xlsx）时作为增量导入："
+        "同编号的记录被替换，新编号的记录被加入，其余保持不变；"
         "否则为整库重建，须包含全部基础表：regions、residents、housing、collective_economy，"
         "文件名即表名（如 regions.csv）。",
-        "When every file name starts with events (events_20251221.csv) the files are event increments "
-        "merged into the published data; otherwise the whole database is rebuilt, which needs every base "
-        "table (regions, residents, housing, collective_economy), each file named after its table (regions.csv).",
+        "When every file name starts with events or alarms (events_20251221.csv, alarms-0930.xlsx) the files "
+        "are increments: a known id replaces the stored row, a new id is added, the rest stays; otherwise the "
+        "whole database is rebuilt, which needs every base table (regions, residents, housing, "
+        "collective_economy), each file named after its table (regions.csv).",
     ),
-    "load_kind_ingest": ("事件增量导入", "Event increment"),
+    "load_kind_ingest": ("增量导入", "Increment"),
     "load_kind_build": ("整库重建", "Full rebuild"),
     "load_missing_base": ("整库重建缺少基础表：", "A full rebuild lacks the base tables: "),
     "load_unknown_files": ("文件名不是输入表的名称：", "File names that name no input table: "),
