@@ -30,7 +30,13 @@ SERIES = ["#22d3ee", "#2dd4bf", "#60a5fa", "#a78bfa", "#fbbf24", "#f87171", "#34
 # Every figure names its template: importing Streamlit makes its own template plotly's default, one whose
 # axes do not make room for their labels, so the same builder drew cut tick labels in the app's exports
 # and whole ones from the command line. Axes push the margins out as far as their labels need.
-TEMPLATE = go.layout.Template(layout={"xaxis": {"automargin": True}, "yaxis": {"automargin": True}})
+# Axis titles stand apart from the tick labels.
+TEMPLATE = go.layout.Template(
+    layout={
+        "xaxis": {"automargin": True, "title": {"standoff": 12}},
+        "yaxis": {"automargin": True, "title": {"standoff": 12}},
+    }
+)
 
 
 # Plotly reads a subset of HTML in every label, tick, hover and title: a village named

@@ -225,13 +225,15 @@ def _on_paper(fig: go.Figure) -> None:
     for annotation in fig.layout.annotations:
         if annotation.font.color in swap:
             annotation.font.color = swap[annotation.font.color]
+        if str(annotation.bgcolor or "").startswith("rgba(10,22,40"):  # the wall's label box
+            annotation.bgcolor = "rgba(255,255,255,0.85)"
     for shape in fig.layout.shapes:
         if shape.line.color in swap:
             shape.line.color = swap[shape.line.color]
     for trace in fig.data:
-        line = getattr(getattr(trace, "marker", None), "line", None)
-        if line is not None and getattr(line, "color", None) in swap:
-            line.color = swap[line.color]
+        for line in (getattr(getattr(trace, "marker", None), "line", None), getattr(trace, "line", None)):
+            if line is not None and isinstance(getattr(line, "color", None), str) and line.color in swap:
+                line.color = swap[line.color]
         textfont = getattr(trace, "textfont", None)
         if textfont is not None and getattr(textfont, "color", None) in swap:
             textfont.color = swap[textfont.color]
