@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from dashboard import format as fmt
 from dashboard.labels import KPI_LABELS, enum_label, kpi_label, level_label, t
 from dashboard.queries import CHAIN_LEVELS
+from pipelines.contract import COLLECTIVE_ECONOMY, EVENTS, HOUSING, RESIDENTS
 from pipelines.safety import neutralize_formula
 
 FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif'
@@ -26,6 +27,16 @@ GOOD = "#34d399"
 BAD = "#f87171"
 NEUTRAL = "#3b82f6"
 SERIES = ["#22d3ee", "#2dd4bf", "#60a5fa", "#a78bfa", "#fbbf24", "#f87171", "#34d399", "#f472b6", "#94a3b8"]
+# Every figure names its template: importing Streamlit makes its own template plotly's default, one whose
+# axes do not make room for their labels, so the same builder drew cut tick labels in the app's exports
+# and whole ones from the command line. Axes push the margins out as far as their labels need.
+# Axis titles stand apart from the tick labels.
+TEMPLATE = go.layout.Template(
+    layout={
+        "xaxis": {"automargin": True, "title": {"standoff": 12}},
+        "yaxis": {"automargin": True, "title": {"standoff": 12}},
+    }
+)
 
 
 # Plotly reads a subset of HTML in every label, tick, hover and title: a village named
@@ -95,12 +106,21 @@ def themed(
         },
         colorway=SERIES,
         hoverlabel={"font": {"family": FONT}},
+        template=TEMPLATE,
     )
     fig.update_xaxes(
-        gridcolor=grid, zerolinecolor=grid, tickfont={"color": muted}, title_font={"color": muted}
+        gridcolor=grid,
+        zerolinecolor=grid,
+        tickfont={"color": muted},
+        title_font={"color": muted},
+        automargin=True,
     )
     fig.update_yaxes(
-        gridcolor=grid, zerolinecolor=grid, tickfont={"color": muted}, title_font={"color": muted}
+        gridcolor=grid,
+        zerolinecolor=grid,
+        tickfont={"color": muted},
+        title_font={"color": muted},
+        automargin=True,
     )
     if height:
         fig.update_layout(height=height)
@@ -124,6 +144,26 @@ def empty_figure(message: str, height: int | None = None) -> go.Figure:
     return themed(fig, height=height)
 
 
+def count_axis(top: float) -> dict:
+    """An axis of counts up to `top`: whole-number ticks from 0 (no tick at half an event), at most seven,
+    one, two or five times a power of ten apart."""
+    wanted = max(float(top), 1.0) / 6
+    power = 10 ** math.floor(math.log10(wanted)) if wanted >= 1 else 1
+    step = min(m * power for m in (1, 2, 5, 10) if m * power >= wanted) if wanted > 1 else 1
+    return {"tickformat": ",d", "tick0": 0, "dtick": step, "rangemode": "tozero"}
+
+
+def months_between(start, end) -> list[str]:
+    """Every month from the one of `start` to the one of `end`, as written on a monthly axis (2024-01)."""
+    first = pd.Timestamp(start).to_period("M")
+    last = pd.Timestamp(end).to_period("M")
+    return [str(month) for month in pd.period_range(first, last, freq="M")]
+
+
+def _fixed_colors(codes) -> dict[str, str]:
+    return {code: DISTINCT[number % len(DISTINCT)] for number, code in enumerate(codes)}
+
+
 def trend_chart(
     trend: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False
 ) -> go.Figure:
@@ -133,6 +173,7 @@ def trend_chart(
     months = pd.to_datetime(trend["month"]).dt.strftime("%Y-%m")
     fig = go.Figure()
     fig.add_bar(x=months, y=trend["total"], name=t("events", lang), marker_color=NEUTRAL, opacity=0.85)
+    top = float(trend["total"].max() or 1)
     fig.add_scatter(
         x=months,
         y=trend["resolution_rate"] * 100,
@@ -143,7 +184,7 @@ def trend_chart(
     )
     fig.update_layout(
         xaxis={"type": "category"},  # months as written (2024-01), not plotly's English date ticks
-        yaxis={"title": t("events", lang)},
+        yaxis={"title": t("events", lang), **count_axis(top)},
         # tickmode auto: plotly.js 3 otherwise syncs an overlaying axis to the other's ticks (89.1, 71.3 ...)
         yaxis2={
             "title": "%",
@@ -219,7 +260,7 @@ def category_bars(
             customdata=ordered[column],
         )
     )
-    fig.update_layout(showlegend=False, yaxis={"automargin": True})
+    fig.update_layout(showlegend=False, yaxis={"automargin": True}, xaxis=count_axis(ordered[value].max()))
     return themed(fig, title=title, height=height, light=light)
 
 
@@ -227,6 +268,29 @@ def category_bars(
 
 # The series colours reordered so that neighbours differ: parts of a stack, a ring, dots on one line.
 DISTINCT = [SERIES[i] for i in (0, 4, 3, 5, 2, 6, 7, 1, 8)]
+# One colour per value of an enumeration, fixed by its place in the contract, so that 矛盾纠纷 has the same
+# colour at every level, in every chart and in every export, whatever else a view holds.
+ENUM_COLORS: dict[str, dict[str, str]] = {
+    "category": _fixed_colors(EVENTS.column("category").enum),
+    "source": _fixed_colors(EVENTS.column("source").enum),
+    "status": _fixed_colors(EVENTS.column("status").enum),
+    "satisfaction": _fixed_colors(EVENTS.column("satisfaction").enum),
+    "building_type": _fixed_colors(HOUSING.column("building_type").enum),
+    "usage": _fixed_colors(HOUSING.column("usage").enum),
+    "residence_type": _fixed_colors(RESIDENTS.column("residence_type").enum),
+    "entity_type": _fixed_colors(COLLECTIVE_ECONOMY.column("entity_type").enum),
+}
+CATEGORY_COLORS = ENUM_COLORS["category"]
+
+
+def part_color(column: str, value: object, number: int) -> str:
+    """The colour of one part of a whole: the enumeration's own colour when `column` is one (grey for a
+    missing value), else the `number`th distinct colour."""
+    if column in ENUM_COLORS:
+        return ENUM_COLORS[column].get(value, MUTED) if isinstance(value, str) else MUTED
+    return DISTINCT[number % len(DISTINCT)]
+
+
 MALE = "#60a5fa"
 FEMALE = "#f472b6"
 WARN = "#fbbf24"
@@ -325,7 +389,7 @@ def share_donut(
             texttemplate="%{percent:.1%}",
             textposition="inside",
             marker={
-                "colors": [DISTINCT[n % len(DISTINCT)] for n in range(len(parts))],
+                "colors": [part_color(label_column, c, n) for n, c in enumerate(parts[label_column])],
                 "line": {"color": "#ffffff" if light else "#0a1628", "width": 2},
             },
             hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>",
@@ -444,12 +508,15 @@ def stacked_bars(
     light: bool = False,
     empty_message: str | None = None,
     y_title: str | None = None,
+    x_values: list | None = None,
+    counts: bool = True,
 ) -> go.Figure:
     """Columns along `x`, each stacked by `stack` (an enumerated column): units by type and usage, events
-    by month and category ..."""
+    by month and category ... `x_values`: every column the axis has, in order, those without rows at 0
+    (every month of a period); `counts`: the values are counts, ticked in whole numbers."""
     if frame.empty or frame[value].sum() == 0:
         return empty_figure(empty_message or t("no_events", lang), height)
-    order_x = list(dict.fromkeys(frame[x]))
+    order_x = list(x_values) if x_values is not None else list(dict.fromkeys(frame[x]))
     totals = frame.groupby(stack, dropna=False)[value].sum().sort_values(ascending=False)
     fig = go.Figure()
     for number, part in enumerate(totals.index):
@@ -460,12 +527,12 @@ def stacked_bars(
             x=[(x_labels or {}).get(v, enum_label(v, lang) if enum_x else v) for v in order_x],
             y=ys,
             name=enum_label(part, lang) if pd.notna(part) else t("unknown", lang),
-            marker_color=DISTINCT[number % len(DISTINCT)],
+            marker_color=part_color(stack, part, number),
             hovertemplate="%{x} · %{fullData.name}: %{y:,}<extra></extra>",
         )
-    fig.update_layout(
-        barmode="stack", bargap=0.2, yaxis={"title": y_title} if y_title else {}, xaxis={"type": "category"}
-    )
+    top = float(frame.groupby(x, dropna=False)[value].sum().max())
+    yaxis = ({"title": y_title} if y_title else {}) | (count_axis(top) if counts else {})
+    fig.update_layout(barmode="stack", bargap=0.2, yaxis=yaxis, xaxis={"type": "category"})
     return themed(fig, height=height, light=light)
 
 
@@ -585,7 +652,7 @@ def chain_chart(
             )
     top = float(chain["events"].max())
     fig.update_layout(
-        yaxis={"title": t("events", lang), "range": [0, top * 1.25]},
+        yaxis={"title": t("events", lang), "range": [0, top * 1.25], **count_axis(top)},
         yaxis2={
             "overlaying": "y",
             "side": "right",
@@ -669,7 +736,7 @@ def income_histogram(
             "tickvals": ticks,
             "ticktext": [f"{v:g}" for v in ticks],
         },
-        yaxis={"title": t("villages_count", lang)},
+        yaxis={"title": t("villages_count", lang), **count_axis(float(bins["villages"].max()))},
         showlegend=False,
         bargap=0,
     )
@@ -794,10 +861,17 @@ TableColumns = dict[str, str | tuple[str, str]]
 def data_table(frame: pd.DataFrame, columns: TableColumns, lang: str = "zh") -> pd.DataFrame:
     """The frame behind a chart as a table: chosen columns, labelled in the language, codes as labels,
     rates as percentages, text neutralised for spreadsheets. Kinds: text, enum, level, count, rate, money,
-    hours, number, month, time."""
+    hours, number, month, time. The kinds go along for a workbook's number formats (`attrs["kinds"]`,
+    label → kind, where a rate in percentage points is `percent`), with the header a rate has there,
+    where its cells hold fractions shown as percentages (`attrs["headers"]`)."""
     table = pd.DataFrame(index=frame.index)
+    kinds: dict[str, str] = {}
+    headers: dict[str, str] = {}
     for column, spec in columns.items():
         kind, label = spec if isinstance(spec, tuple) else (spec, _label(column, lang))
+        kinds[f"{label} (%)" if kind == "rate" else label] = "percent" if kind == "rate" else kind
+        if kind == "rate":
+            headers[f"{label} (%)"] = label
         values = frame[column]
         if kind == "enum":
             values = values.map(lambda v: enum_label(v, lang) if pd.notna(v) else t("unknown", lang))
@@ -825,7 +899,9 @@ def data_table(frame: pd.DataFrame, columns: TableColumns, lang: str = "zh") -> 
         else:
             values = values.map(lambda v: neutralize_formula(str(v)) if pd.notna(v) else "")
         table[label] = values
-    return table.reset_index(drop=True)
+    table = table.reset_index(drop=True)
+    table.attrs["kinds"], table.attrs["headers"] = kinds, headers
+    return table
 
 
 def map_tips(

@@ -1,8 +1,9 @@
 """Download buttons under a chart: the picture (wall, print, vector) and the data behind it.
 
-    from dashboard.downloads import chart_downloads
+    from dashboard.downloads import chart_downloads, period_text
     st.plotly_chart(fig, key="events_trend")
-    chart_downloads(principal, fig, trend, t("trend", lang), lang, target="overview:500153:trend")
+    chart_downloads(principal, fig, trend, f"荣昌区 · {t('trend', lang)}", lang,
+                    target="overview:500153:trend", period=period_text(filters))
 
 Images are rendered only when a button is clicked, so a page with many charts stays fast. A viewer
 gets none (roles: dashboard/access.py); each download is in the audit log. The data is the frame the
@@ -19,9 +20,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import auth, export
+from dashboard import auth, export, params
 from dashboard.access import Principal
 from dashboard.labels import t
+from dashboard.queries.common import COMPARE_MODES, Period
 
 _UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\s·]+')
 
@@ -29,6 +31,23 @@ _UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\s·]+')
 def file_stem(name: str) -> str:
     """A file name from a title: no path separators, quotes or blanks."""
     return _UNSAFE_IN_FILE_NAMES.sub("_", str(name)).strip("._") or "chart"
+
+
+def compare_mode(filters: object) -> str:
+    """How the view compares periods: 同比 (`yoy`, the default) or 环比 (`prev`), as the URL asks."""
+    mode = getattr(filters, "compare", None) or params.read("compare")
+    return mode if mode in COMPARE_MODES else "yoy"
+
+
+def period_text(filters: object) -> str:
+    """The line under a downloaded chart's title and above its sheet: the period the view shows and
+    the one it is compared with."""
+    mode = compare_mode(filters)
+    compared = Period(filters.start, filters.end).compared(mode)
+    basis = t(f"download_compared_{mode}", filters.lang).format(
+        start=compared.start.isoformat(), end=compared.end.isoformat()
+    )
+    return export.period_line(filters.start.isoformat(), filters.end.isoformat(), basis, filters.lang)
 
 
 def may_download(principal: Principal | None) -> bool:
@@ -64,23 +83,27 @@ def chart_downloads(
     key: str | None = None,
     readable: bool = True,
     target: str = "",
+    period: str | None = None,
 ) -> None:
     """A compact 下载 popover: PNG for the wall (1920 px wide), PNG for print (300 dpi), SVG, CSV, Excel.
 
     fig: the figure as the page draws it. data: the frame behind it; with `readable`, query column
-    names become labels and enumerated codes their names. name: the chart's title, used for the file
-    names and as the image title when the figure has none. key: a unique key when the same name
-    appears twice on a page. target: `page:region:what` for the audit log. Text cells are neutralised
-    against spreadsheet formulas. Nothing is drawn for a principal who may not download.
+    names become labels and enumerated codes their names (else it is a `charts.data_table`). name: the
+    region and the chart's title, used for the file names and as the image's and the sheet's title.
+    period: the period line (`period_text`) under the image's title and on the sheet. key: a unique key
+    when the same name appears twice on a page. target: `page:region:what` for the audit log. Text
+    cells are neutralised against spreadsheet formulas. Nothing is drawn for a principal who may not
+    download.
     """
     if not may_download(principal):
         return
     key = key or "download_" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
     stem = file_stem(name)
     table = export.readable(data, lang) if readable else data
+    caption = [line for line in (name, period) if line]
 
     def image(fmt: str, preset: str):
-        return lambda: export.figure_image(fig, fmt, preset, title=name)
+        return lambda: export.figure_image(fig, fmt, preset, title=name, subtitle=period)
 
     buttons = (
         ("png_wall", t("download_png_wall", lang), image("png", "wall"), f"{stem}_1920.png", "image/png"),
@@ -96,7 +119,7 @@ def chart_downloads(
         (
             "xlsx",
             t("download_xlsx", lang),
-            lambda: export.xlsx_bytes({name: table}),
+            lambda: export.xlsx_bytes({name: table}, captions={name: caption}),
             f"{stem}.xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),

@@ -14,7 +14,7 @@ import io
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import h3
@@ -156,20 +156,35 @@ def image_browser_pid() -> int | None:
 PAPER = {"ink": PAPER_INK, "muted": "#4b5563", "grid": "#e5e7eb", "background": "#ffffff"}
 
 
-def styled_for_export(fig: go.Figure, light: bool, title: str | None = None) -> go.Figure:
+def styled_for_export(
+    fig: go.Figure, light: bool, title: str | None = None, subtitle: str | None = None
+) -> go.Figure:
     """A copy of a page figure in the export look: light for paper, dark and opaque for the wall.
 
-    Only colours change (and the title, added when the figure has none): the builder's layout stays.
+    Only colours change, the title (`title`, followed by the figure's own when it has one, so that a
+    picture says where and what it shows) and a `subtitle` line (the period) are added, and the axes make
+    room for their labels: the builder's layout stays.
     """
     copy = go.Figure(fig)
+    # The project's template, not the process's default (Streamlit's, in the app), and axes that make
+    # room for their labels: an export from the app and one from the command line are the same picture.
+    copy.update_layout(template=charts.TEMPLATE)
+    copy.update_xaxes(automargin=True)
+    copy.update_yaxes(automargin=True)
     if not copy.layout.font.family:
         copy.update_layout(font_family=charts.FONT)  # CJK first, so Chinese never depends on fallback
-    if title and not copy.layout.title.text:
+    if title or subtitle:
         ink = PAPER_INK if light else charts.INK
-        copy.update_layout(
-            title={"text": charts.plotly_text(title), "font": {"size": 16, "color": ink}, "x": 0.01}
-        )
-        copy.update_layout(margin={"t": max(copy.layout.margin.t or 0, 44)})
+        own = copy.layout.title.text  # already plotly text (charts.themed)
+        text = charts.plotly_text(title) if title else own
+        if title and own and own not in text:
+            text = f"{text} · {own}"
+        heading = {"text": text, "font": {"size": 16, "color": ink}}
+        if subtitle:
+            muted = PAPER["muted"] if light else charts.MUTED
+            heading["subtitle"] = {"text": charts.plotly_text(subtitle), "font": {"size": 12, "color": muted}}
+        copy.update_layout(title={**heading, "x": 0.01})
+        copy.update_layout(margin={"t": max(copy.layout.margin.t or 0, 68 if subtitle else 44)})
     if not light:
         copy.update_layout(paper_bgcolor=WALL_BACKGROUND, plot_bgcolor=WALL_BACKGROUND)
     else:
@@ -210,13 +225,15 @@ def _on_paper(fig: go.Figure) -> None:
     for annotation in fig.layout.annotations:
         if annotation.font.color in swap:
             annotation.font.color = swap[annotation.font.color]
+        if str(annotation.bgcolor or "").startswith("rgba(10,22,40"):  # the wall's label box
+            annotation.bgcolor = "rgba(255,255,255,0.85)"
     for shape in fig.layout.shapes:
         if shape.line.color in swap:
             shape.line.color = swap[shape.line.color]
     for trace in fig.data:
-        line = getattr(getattr(trace, "marker", None), "line", None)
-        if line is not None and getattr(line, "color", None) in swap:
-            line.color = swap[line.color]
+        for line in (getattr(getattr(trace, "marker", None), "line", None), getattr(trace, "line", None)):
+            if line is not None and isinstance(getattr(line, "color", None), str) and line.color in swap:
+                line.color = swap[line.color]
         textfont = getattr(trace, "textfont", None)
         if textfont is not None and getattr(textfont, "color", None) in swap:
             textfont.color = swap[textfont.color]
@@ -241,16 +258,17 @@ def figure_image(
     title: str | None = None,
     width: int | None = None,
     height: int | None = None,
+    subtitle: str | None = None,
 ) -> bytes:
     """PNG or SVG bytes of a plotly figure, rendered by the shared browser.
 
     `preset`: "wall" (1920 px wide, dark), "print" (2250 px wide = 19 cm at 300 dpi, light) or
-    "document" (light, for SVG in documents). `title` is added when the figure has none.
+    "document" (light, for SVG in documents). `title` and `subtitle` (the period) head the picture.
     """
     if fmt not in ("png", "svg"):
         raise ValueError(f"unknown image format: {fmt}")
     look = PRESETS[preset]
-    styled = styled_for_export(fig, look.light, title)
+    styled = styled_for_export(fig, look.light, title, subtitle)
     opts = {
         "format": fmt,
         "width": width or look.width,
@@ -259,6 +277,13 @@ def figure_image(
         "scale": look.scale if fmt == "png" else 1,
     }
     return _server.render(styled.to_dict(), opts)
+
+
+def period_line(start: object, end: object, compared: str, lang: str = "zh") -> str:
+    """The period a chart or sheet shows and the one it is compared with: '统计时段：2024-01-01 至
+    2024-12-31（同比 2023-01-01 至 2023-12-31）'. `compared` is that second part, already worded."""
+    shown = t("download_period", lang).format(start=str(start), end=str(end))
+    return f"{shown}（{compared}）" if lang == "zh" else f"{shown} ({compared})"
 
 
 # --------------------------------------------------------------------------------- tables
@@ -302,13 +327,84 @@ def column_label(column: str, lang: str = "zh") -> str:
     return column
 
 
+# What a query column holds, where its name alone says so: the number format of its cells in a workbook.
+COUNT_COLUMNS = {
+    "total",
+    "resolved",
+    "events",
+    "overdue",
+    "residents",
+    "households",
+    "floating",
+    "elderly",
+    "units",
+    "rented",
+    "vacant",
+    "villages",
+    "shareholders",
+    "grids",
+    "count",
+    "rank",
+    "age_start",
+}
+MONEY_COLUMNS = {
+    "operating_income",
+    "previous_operating_income",
+    "total_income",
+    "operating_profit",
+    "dividends",
+    "dividends_per_shareholder",
+}
+RATE_COLUMNS = {"share", "growth", "share_of_rated", "cumulative_share"}
+# Number formats by kind; `percent` is a rate written in percentage points (85.3), a cell holds the fraction.
+KIND_FORMATS = {
+    "rate": "0.0%",
+    "percent": "0.0%",
+    "count": "#,##0",
+    "money": "#,##0.00",
+    "hours": "#,##0.0",
+    "number": "#,##0.0",
+    "month": "yyyy-mm",
+    "time": "yyyy-mm-dd hh:mm",
+}
+RATE_COLUMN = re.compile(r"(rate|share)(_|$)")
+
+
+def column_kind(column: str) -> str | None:
+    """The kind of a query column by its name (rate, count, money, hours, month), None when it says nothing."""
+    if column == "month":
+        return "month"
+    if column in RATE_COLUMNS or RATE_COLUMN.search(column):
+        return "rate"
+    if column in COUNT_COLUMNS:
+        return "count"
+    if column in MONEY_COLUMNS:
+        return "money"
+    if column.endswith("_hours"):
+        return "hours"
+    return None
+
+
 def readable(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
-    """A query frame with readable headers and enumerated codes as labels, for people to open."""
+    """A query frame with readable headers and enumerated codes as labels, for people to open.
+
+    A count the gate hid is its shown text ("<5") in place of the number, as on the page; the kinds of
+    the columns go along (`attrs["kinds"]`, label → kind) for the workbook's number formats."""
     out = frame.copy()
+    for column in [c for c in out.columns if str(c).endswith("_shown")]:
+        number = str(column).removesuffix("_shown")
+        if number in out.columns:
+            hidden = out[number].isna()
+            if hidden.any():
+                out[number] = out[number].astype(object).where(~hidden, out[column])
+        out = out.drop(columns=column)
     for column in out.columns:
         if column in ENUM_COLUMNS:
             out[column] = [enum_label(v, lang) if isinstance(v, str) else v for v in out[column]]
-    return out.rename(columns={c: column_label(str(c), lang) for c in out.columns})
+    kinds = {column_label(str(c), lang): column_kind(str(c)) for c in out.columns if column_kind(str(c))}
+    out = out.rename(columns={c: column_label(str(c), lang) for c in out.columns})
+    out.attrs["kinds"] = kinds
+    return out
 
 
 def _safe_text(value: object) -> object:
@@ -335,9 +431,6 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 CSV with a BOM (so Excel reads the Chinese), formulas neutralised."""
     return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
-
-
-RATE_COLUMN = re.compile(r"(rate|share)(_|$)")
 
 
 def _excel_value(value: object) -> object:
@@ -372,16 +465,51 @@ def _display_width(value: object) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
+def _typed_for_excel(frame: pd.DataFrame, percent: set[str]) -> tuple[pd.DataFrame, list[str | None]]:
+    """The frame as cells hold it, and each column's number format: by its kind (`attrs["kinds"]` of
+    `readable` and `charts.data_table`) where known, else by its name and values."""
+    kinds: dict = frame.attrs.get("kinds", {})
+    headers: dict = frame.attrs.get("headers", {})
+    out = frame.copy()
+    formats: list[str | None] = []
+    for position, column in enumerate(frame.columns):
+        series = frame.iloc[:, position]
+        kind = kinds.get(column)
+        if column in percent or (kind is None and RATE_COLUMN.search(str(column))):
+            kind = "rate"
+        if kind == "percent":
+            out[column] = pd.to_numeric(series, errors="coerce") / 100
+        elif kind in ("month", "time") and not pd.api.types.is_datetime64_any_dtype(series):
+            out[column] = pd.to_datetime(series, errors="coerce")
+        if kind in KIND_FORMATS:
+            formats.append(KIND_FORMATS[kind])
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            formats.append(
+                "yyyy-mm-dd hh:mm" if (series.dt.time.astype(str) != "00:00:00").any() else "yyyy-mm-dd"
+            )
+        elif pd.api.types.is_float_dtype(series):
+            whole = series.dropna()
+            formats.append("#,##0" if len(whole) and (whole == whole.round()).all() else "#,##0.00")
+        elif pd.api.types.is_integer_dtype(series):
+            formats.append("#,##0")
+        else:
+            formats.append(None)
+    return out.rename(columns=headers), formats
+
+
 def xlsx_bytes(
     sheets: pd.DataFrame | Mapping[str, pd.DataFrame],
     percent_columns: Mapping[str, list[str]] | None = None,
     cell_formats: Mapping[str, list[dict[str, str]]] | None = None,
+    captions: Mapping[str, Sequence[str]] | None = None,
 ) -> bytes:
     """An Excel workbook, one sheet per frame (sheet name → frame), formulas neutralised.
 
-    Fractions in columns named like `*_rate`/`*_share`, or listed in `percent_columns[sheet]`, are
-    shown as percentages; the cells keep the exact numbers. `cell_formats[sheet][row]` maps a column
-    to the number format of that row's cell (for a sheet whose rows mix counts, rates and amounts).
+    Rates are fractions shown as percentages (columns named like `*_rate`/`*_share`, listed in
+    `percent_columns[sheet]`, or of kind rate), counts without decimals, months as months: the kinds
+    come with the frame (`attrs["kinds"]`, see `readable`). `cell_formats[sheet][row]` maps a column to
+    the number format of that row's cell (for a sheet whose rows mix counts, rates and amounts).
+    `captions[sheet]`: lines above the header (what the sheet shows, its period).
     """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -393,31 +521,20 @@ def xlsx_bytes(
     taken: set[str] = set()
     header_font = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DCE6F1")
-    for name, frame in sheets.items():
+    for name, given in sheets.items():
         sheet = book.create_sheet(_sheet_title(name, taken))
-        percent = set((percent_columns or {}).get(name, []))
-        formats = []
-        for column in frame.columns:
-            if column in percent or RATE_COLUMN.search(str(column)):
-                formats.append("0.0%")
-            elif pd.api.types.is_datetime64_any_dtype(frame[column]):
-                formats.append(
-                    "yyyy-mm-dd hh:mm"
-                    if (frame[column].dt.time.astype(str) != "00:00:00").any()
-                    else "yyyy-mm-dd"
-                )
-            elif pd.api.types.is_float_dtype(frame[column]):
-                formats.append("#,##0.00")
-            elif pd.api.types.is_integer_dtype(frame[column]):
-                formats.append("#,##0")
-            else:
-                formats.append(None)
+        frame, formats = _typed_for_excel(given, set((percent_columns or {}).get(name, [])))
+        caption = list((captions or {}).get(name, ()))
         sample = frame.head(200)
         for index, column in enumerate(frame.columns):
             widest = max([_display_width(column)] + [_display_width(v) for v in sample.iloc[:, index]])
             letter = _column_letter(index + 1)
             sheet.column_dimensions[letter].width = min(60, max(8, widest + 2))
-        sheet.freeze_panes = "A2"
+        sheet.freeze_panes = f"A{len(caption) + 2}"
+        for number, line in enumerate(caption):
+            cell = WriteOnlyCell(sheet, value=_safe_text(str(line)))
+            cell.font = Font(bold=number == 0, size=12 if number == 0 else 10)
+            sheet.append([cell])
         header = []
         for column in frame.columns:
             cell = WriteOnlyCell(sheet, value=_safe_text(str(column)))

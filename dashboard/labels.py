@@ -409,6 +409,25 @@ UI: dict[str, tuple[str, str]] = {
         "此区域在该年度没有村集体经济数据。",
         "No collective-economy accounts for this region and year.",
     ),
+    # downloads: the period line of a chart's picture and sheet, and headers of the data behind it
+    "download_period": ("统计时段：{start} 至 {end}", "Period: {start} to {end}"),
+    "download_compared_yoy": (
+        "同比 {start} 至 {end}",
+        "compared with the same dates a year earlier, {start} to {end}",
+    ),
+    "download_compared_prev": (
+        "环比 {start} 至 {end}",
+        "compared with the period just before, {start} to {end}",
+    ),
+    "age_start": ("起始年龄", "Age from"),
+    "level": ("层级", "Level"),
+    "floating": ("流动人口", "Floating residents"),
+    "elderly": ("老年人口", "Elderly residents"),
+    "vacant": ("空置房屋", "Vacant units"),
+    "from_wan": ("经营性收入自(万元)", "Income from (¥10k)"),
+    "to_wan": ("经营性收入至(万元，不含)", "Income below (¥10k)"),
+    "total_income": ("总收入(元)", "Total income (¥)"),
+    "previous_operating_income": ("上年经营性收入(元)", "Previous year's operating income (¥)"),
 }
 
 # What each change is measured against (SPEC section 6), and each KPI's definition for the cards' help.

@@ -14,7 +14,7 @@ from dashboard import charts, frame
 from dashboard.access import Principal
 from dashboard.cards import Card, build_cards, fit_css
 from dashboard.data import ask
-from dashboard.downloads import may_download
+from dashboard.downloads import chart_downloads, may_download, period_text
 from dashboard.filters import Filters, drill_to, page_choice
 from dashboard.labels import KPI_LABELS, enum_label, kpi_label, t
 from dashboard.queries import SUPPRESSED_TEXT, WITHHELD_TEXT
@@ -154,10 +154,19 @@ def table_behind(table: pd.DataFrame, lang: str, key: str) -> None:
         st.dataframe(table, hide_index=True, width="stretch", key=f"table_{key}")
 
 
-def chart(fig: go.Figure, table: pd.DataFrame, key: str, lang: str, drill_from: str | None = None) -> None:
-    """A plotly chart with its table; with `drill_from`, a click on a bar carrying a region code below that
-    region drills into it. The key holds the region, so a drilled page starts with nothing selected."""
-    config = plotly_config(st.session_state["filters"].principal)
+def chart(
+    fig: go.Figure,
+    table: pd.DataFrame,
+    key: str,
+    lang: str,
+    drill_from: str | None = None,
+    title: str | None = None,
+) -> None:
+    """A plotly chart with its 下载 menu (titled by the region and `title`, the chart's heading) and its
+    table; with `drill_from`, a click on a bar carrying a region code below that region drills into it.
+    The key holds the region, so a drilled page starts with nothing selected."""
+    filters: Filters = st.session_state["filters"]
+    config = plotly_config(filters.principal)
     if drill_from:
         event = st.plotly_chart(
             fig, key=f"{key}_{drill_from}", on_select="rerun", selection_mode="points", config=config
@@ -165,6 +174,18 @@ def chart(fig: go.Figure, table: pd.DataFrame, key: str, lang: str, drill_from: 
         _drill(picked_region(plotly_codes(event), drill_from))
     else:
         st.plotly_chart(fig, key=key, config=config)
+    region = ask(filters.principal, "region", filters.db, filters.region)["name"]
+    chart_downloads(
+        filters.principal,
+        fig,
+        table,
+        f"{region} · {title or key}",
+        lang,
+        key=f"download_{key}",
+        readable=False,
+        target=f"{key.split('_')[0]}:{filters.region}:{key}",
+        period=period_text(filters),
+    )
     table_behind(table, lang, key)
 
 

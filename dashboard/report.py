@@ -10,11 +10,11 @@ here.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
 import os
 import queue
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -581,14 +581,23 @@ def _untitled(figure: go.Figure) -> go.Figure:
 
 
 REPORT_IMAGE_WIDTH = 860  # CSS pixels across the 182 mm text width of an A4 page
+_SVG_UID = re.compile(r'id="defs-([0-9a-f]+)"')
 
 
-def _image_source(chart: Chart) -> str:
+def _chart_svg(chart: Chart) -> str:
+    """The chart as SVG for the document, drawn by the same export as every chart download.
+
+    The SVG goes into the document as it is, not as an image: Chromium prints an image's text without
+    the characters behind its digits, so a PDF's numbers could be neither searched nor copied. Each
+    figure's clip paths carry its own id, made unique here, so that no chart clips by another's."""
     height = 700 if chart.key == "map" else None
     svg = export.figure_image(
         _untitled(chart.figure), "svg", "document", width=REPORT_IMAGE_WIDTH, height=height
-    )
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    ).decode("utf-8")
+    found = _SVG_UID.search(svg)
+    if found:
+        svg = svg.replace(found.group(1), f"{found.group(1)}{chart.key.replace('_', '')}")
+    return svg
 
 
 def _ranking_rows(table: pd.DataFrame) -> list[dict]:
@@ -617,6 +626,7 @@ def _ranking_rows(table: pd.DataFrame) -> list[dict]:
 def render_html(model: dict) -> str:
     """One self-contained HTML file: styles inline, charts as inline images, system fonts only."""
     from jinja2 import Environment, FileSystemLoader
+    from markupsafe import Markup
 
     lang = model["lang"]
     environment = Environment(
@@ -625,11 +635,12 @@ def render_html(model: dict) -> str:
     template = environment.get_template("report.html.j2")
     # All images at once: the image browser draws as many as it has tabs in parallel.
     with ThreadPoolExecutor(max_workers=export.IMAGE_TABS) as pool:
-        sources = dict(zip(charts_of(model), pool.map(_image_source, charts_of(model)), strict=True))
+        svgs = [Markup(svg) for svg in pool.map(_chart_svg, charts_of(model))]
+        sources = dict(zip(charts_of(model), svgs, strict=True))
     sections = [
         {
             "title": section["title"],
-            "charts": [{"title": chart.title, "src": sources[chart]} for chart in section["charts"]],
+            "charts": [{"title": chart.title, "svg": sources[chart]} for chart in section["charts"]],
         }
         for section in model["sections"]
     ]
@@ -669,7 +680,7 @@ def render_html(model: dict) -> str:
         lang=lang,
         words=words,
         sections=sections,
-        map={"title": model["map"].title, "src": sources[model["map"]]},
+        map={"title": model["map"].title, "svg": sources[model["map"]]},
         ranking_rows=_ranking_rows(model["ranking"]["table"]),
         ranking_headers=[export.column_label(c, lang) for c in ("total", *RANKING_RATES)],
     )
@@ -849,7 +860,11 @@ def render_xlsx(model: dict) -> bytes:
     for chart in charts_of(model):
         sheets[chart.title] = export.readable(chart.data, lang)
     sheets[model["ranking"]["title"]] = export.readable(model["ranking"]["table"], lang)
-    return export.xlsx_bytes(sheets, cell_formats={t("kpi_table", lang): formats})
+    # every sheet but the cover (which lists them) says whose figures they are and for which period
+    compared = f"{t('compared_with', lang)} {previous['start']} {t('up_to', lang)} {previous['end']}"
+    caption = [model["title"], export.period_line(period["start"], period["end"], compared, lang)]
+    captions = {name: caption for name in sheets if name != t("cover", lang)}
+    return export.xlsx_bytes(sheets, cell_formats={t("kpi_table", lang): formats}, captions=captions)
 
 
 def render(model: dict, output_format: str, printer: PdfPrinter | None = None) -> bytes:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import time
+from pathlib import Path
 
+import openpyxl
 import pytest
 
 from dashboard import maps, queries
@@ -213,3 +216,38 @@ def test_a_shared_link_opened_first_after_a_start(name, path, demo_db, streamlit
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator(".yp-title").first.inner_text().endswith("荣昌区")
     assert not console.errors, console.errors
+
+
+def settle_charts(page) -> None:
+    """Until the page has drawn its charts and Streamlit has stopped running the script."""
+    page.wait_for_selector('[data-testid="stPlotlyChart"]', state="attached", timeout=120_000)
+    page.wait_for_function(f"!document.querySelector('{RUNNING}')", timeout=120_000)
+
+
+@pytest.mark.parametrize("name", ["overview", *PAGES, "report"])
+def test_every_chart_has_a_download_menu(name, demo_db, streamlit_server, page):
+    base = streamlit_server(demo_db)
+    page.goto(f"{base}/{'' if name == 'overview' else name}?region=500153")
+    settle_charts(page)
+    charts = page.locator('[data-testid="stPlotlyChart"]').count()
+    menus = page.locator('[data-testid="stPopover"]').filter(has_text=t("download")).count()
+    # the overview's ranking is a table with a chart of its own in the download
+    assert charts >= 1 and (menus == charts or name == "overview" and menus == charts + 1), (charts, menus)
+
+
+def test_a_chart_of_the_events_page_downloads_as_a_labelled_workbook(demo_db, streamlit_server, page):
+    base = streamlit_server(demo_db)
+    page.goto(f"{base}/events?region=500153&from=2024-01-01&to=2024-12-31")
+    settle_charts(page)
+    page.locator('[data-testid="stPopover"]').first.locator("button").click(timeout=120_000)
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name=t("download_xlsx")).click()
+    assert download.value.suggested_filename == f"荣昌区_{t('events_by_month')}.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).worksheets[0]
+    rows = list(sheet.iter_rows())
+    assert rows[0][0].value == f"荣昌区 · {t('events_by_month')}"
+    assert rows[1][0].value == "统计时段：2024-01-01 至 2024-12-31（同比 2023-01-01 至 2023-12-31）"
+    assert [cell.value for cell in rows[2]] == ["月份", "类别", "来源", "状态", "事件数"]
+    month, *_, events = rows[3]
+    assert month.is_date and month.number_format == "yyyy-mm"
+    assert isinstance(events.value, int) and events.number_format == "#,##0"

@@ -361,3 +361,65 @@ def test_region_map_passes_codes_and_tips_to_pickable_layers():
     assert [row["tip"] for row in label_rows] == ["<b>昌元街道</b>"]
     assert all(layer.pickable for layer in deck.layers)
     assert json.loads(deck.to_json())["mapStyle"] == maps.LOCAL_STYLE
+
+
+# ----------------------------------------------------------------------- colours, months and ticks
+
+
+def _colours(fig) -> dict[str, str]:
+    return {trace.name: trace.marker.color for trace in fig.data}
+
+
+def test_a_category_keeps_its_colour_at_every_level(demo_db):
+    """The district's and a township's monthly bars: 矛盾纠纷 is one colour in both, whatever leads."""
+    district = queries.events_monthly(demo_db, "500153", "2024-01-01", "2024-12-31")
+    township = str(queries.children(demo_db, "500153")["code"].iloc[-1])
+    levels = [district, queries.events_monthly(demo_db, township, "2024-01-01", "2024-12-31")]
+    # two views that rank the categories in opposite orders
+    ranked = pd.DataFrame({"month": ["2024-01"] * 3, "category": ["dispute", "traffic", "other"]})
+    levels += [ranked.assign(events=[9, 5, 1]), ranked.assign(events=[1, 5, 9])]
+    seen: dict[str, set[str]] = {}
+    for frame in levels:
+        for name, colour in _colours(charts.stacked_bars(frame, "month", "category", "events", "zh")).items():
+            seen.setdefault(name, set()).add(colour)
+    assert all(len(colours) == 1 for colours in seen.values()), seen
+    assert seen["矛盾纠纷"] == {charts.CATEGORY_COLORS["dispute"]}
+    assert len(set(charts.CATEGORY_COLORS.values())) == len(charts.CATEGORY_COLORS)
+    # the same colours in a ring of the parts
+    donut = charts.share_donut(ranked.assign(events=[1, 5, 9]), "category", "events", "zh")
+    assert list(donut.data[0].marker.colors) == [charts.CATEGORY_COLORS[c] for c in ranked["category"]]
+
+
+def test_monthly_bars_show_every_month_of_the_period_with_whole_number_ticks():
+    # eleven months with events, one (2024-06) without: twelve columns, June at 0
+    months = [f"2024-{m:02d}" for m in range(1, 13) if m != 6]
+    frame = pd.DataFrame(
+        {"month": months, "category": "dispute", "events": [1, 2, 1, 1, 2, 1, 1, 2, 1, 1, 1]}
+    )
+    fig = charts.stacked_bars(
+        frame, "month", "category", "events", "zh", x_values=charts.months_between("2024-01-01", "2024-12-31")
+    )
+    [bars] = fig.data
+    assert list(bars.x) == [f"2024-{m:02d}" for m in range(1, 13)]
+    assert list(bars.y)[5] == 0
+    assert fig.layout.yaxis.dtick >= 1 and float(fig.layout.yaxis.dtick).is_integer()
+    assert fig.layout.yaxis.tickformat == ",d"
+
+
+@pytest.mark.parametrize("top", [1, 2, 3, 7, 12, 40, 99, 1000, 123_456])
+def test_count_axes_tick_whole_numbers(top):
+    trend = pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+            "total": [top, 0],
+            "resolved": [0, 0],
+            "resolution_rate": [0.0, None],
+        }
+    )
+    axis = charts.trend_chart(trend, "zh").layout.yaxis
+    assert axis.tick0 == 0 and axis.dtick >= 1 and float(axis.dtick).is_integer()
+    assert 2 <= top // axis.dtick + 1 <= 7
+
+
+def test_months_between_covers_partial_months():
+    assert charts.months_between("2023-12-15", "2024-02-01") == ["2023-12", "2024-01", "2024-02"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -17,10 +18,12 @@ import openpyxl
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+import streamlit  # noqa: F401 - as in the app's process, where Streamlit's plotly template is the default
 from inputs import G1, G2, KPI_TABLES, build_folder, event, write_folder
 from PIL import Image, ImageChops
 
-from dashboard import charts, export, queries
+from dashboard import charts, export, queries, report
+from dashboard import format as fmt
 from dashboard.downloads import file_stem
 from dashboard.labels import t
 
@@ -125,6 +128,61 @@ def test_readable_names_columns_and_enumerations():
     assert list(export.readable(frame, "zh").columns) == ["区划代码", "名称", "类别", "事件总数", "办结率"]
     assert export.readable(frame, "zh")["类别"].tolist() == ["矛盾纠纷"]
     assert export.readable(frame, "en")["Category"].tolist() == ["Dispute"]
+
+
+def _sheet_rows(data: bytes) -> list[tuple]:
+    return list(openpyxl.load_workbook(io.BytesIO(data)).worksheets[0].iter_rows())
+
+
+def test_excel_of_a_chart_table_has_periods_labels_and_number_formats():
+    monthly = pd.DataFrame(
+        {
+            "month": ["2024-01", "2024-02"],
+            "category": ["dispute", "traffic"],
+            "events": [3, 12_000],
+            "resolution_rate": [0.853, None],
+            "median_hours": [12.25, 3.0],
+        }
+    )
+    table = charts.data_table(
+        monthly,
+        {
+            "month": "month",
+            "category": "enum",
+            "events": ("count", "事件数"),
+            "resolution_rate": "rate",
+            "median_hours": "hours",
+        },
+        "zh",
+    )
+    caption = ["荣昌区 · 各月事件", "统计时段：2024-01-01 至 2024-12-31（同比 2023-01-01 至 2023-12-31）"]
+    rows = _sheet_rows(export.xlsx_bytes({"各月事件": table}, captions={"各月事件": caption}))
+    assert [rows[0][0].value, rows[1][0].value] == caption
+    header, first, second = ([cell.value for cell in rows[2]], rows[3], rows[4])
+    assert header == ["月份", "类别", "事件数", "办结率", "中位数(小时)"]
+    month, category, events, rate, hours = first
+    assert month.value.year == 2024 and month.value.month == 1 and month.number_format == "yyyy-mm"
+    assert category.value == "矛盾纠纷"
+    assert events.value == 3 and second[2].value == 12_000 and events.number_format == "#,##0"
+    assert rate.value == pytest.approx(0.853) and rate.number_format == "0.0%"
+    assert second[3].value is None
+    assert hours.number_format == "#,##0.0"
+
+
+def test_readable_labels_every_column_of_every_report_chart(demo_db):
+    """The frames behind the report's charts (and the pages' overview charts), as a download names them."""
+    model = report.build_report(demo_db, "500153", "2024-01-01", "2024-12-31")
+    frames = [chart.data for chart in report.charts_of(model)] + [model["ranking"]["table"]]
+    for frame in frames:
+        table = export.readable(frame, "zh")
+        assert not [c for c in table.columns if re.fullmatch(r"[a-z0-9_]+", str(c))], list(frame.columns)
+        rows = _sheet_rows(export.xlsx_bytes({"表": table}))
+        for column, cell in zip(frame.columns, rows[1] if len(rows) > 1 else (), strict=False):
+            kind = export.column_kind(str(column))
+            if kind and isinstance(cell.value, int | float):
+                assert cell.number_format == export.KIND_FORMATS[kind], column
+    growth = export.readable(pd.DataFrame({"previous_operating_income": [1.5], "age_start": [0]}), "en")
+    assert list(growth.columns) == ["Previous year's operating income (¥)", "Age from"]
 
 
 @pytest.mark.parametrize(
@@ -246,6 +304,57 @@ def test_png_sizes_for_the_wall_and_for_print():
     assert paper.convert("RGB").getpixel((2, 2)) == (255, 255, 255)
 
 
+def _printed_words(svg: bytes, folder: Path) -> set[str]:
+    """The words of an SVG as a reader sees them: printed alone, so that what lies beyond the picture's
+    edge is cut, and read back from the PDF (a label cut in half leaves its other half, or nothing)."""
+    document = (
+        "<html><head><style>body { margin: 0 } svg { display: block; width: 100%; height: auto }</style>"
+        f"</head><body>{svg.decode('utf-8')}</body></html>"
+    )
+    pdf = folder / "svg.pdf"
+    pdf.write_bytes(report.html_to_pdf(document))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True)
+    return set(text.stdout.split())
+
+
+MONTHS = [f"2024-{month:02d}" for month in range(1, 13)]
+AGE_GROUPS = [f"{start}-{start + 4}" for start in range(0, 85, 5)] + ["85+"]
+
+
+def _axis_figures() -> list[tuple[go.Figure, list[str]]]:
+    """Charts with labels at every edge, and the tick labels each must show: months along the bottom,
+    counts on the left, percentages on the right; age groups on the left of the pyramid."""
+    trend = pd.DataFrame(
+        {
+            "month": pd.date_range("2024-01-01", periods=12, freq="MS"),
+            "total": [2, 1, 0, 1, 2, 1, 2, 1, 0, 1, 2, 1],
+            "resolved": [1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1],
+            "resolution_rate": [0.5, 1, None, 1, 0.5, 1, 0.5, 1, None, 1, 0.5, 1],
+        }
+    )
+    pyramid = pd.DataFrame(
+        [
+            {"age_group": group, "age_start": number * 5, "gender": gender, "residents": 10 + number * 3}
+            for number, group in enumerate(AGE_GROUPS)
+            for gender in ("M", "F")
+        ]
+    )
+    top = int(pyramid["residents"].max())
+    ticks = [fmt.count(value, "zh") for value in (20, 40, 60) if value <= top]
+    return [
+        (charts.trend_chart(trend, "zh", height=250), MONTHS + ["0", "1", "2"] + ["0", "20", "60", "100"]),
+        (charts.age_pyramid_chart(pyramid, "zh", height=480), AGE_GROUPS + ticks),
+    ]
+
+
+@pytest.mark.parametrize("preset", ["wall", "document"])
+def test_exported_charts_show_every_axis_label_whole(preset, tmp_path):
+    # The wall's SVG has the layout of its PNG (the PNG is the same page at twice the pixels).
+    for fig, labels in _axis_figures():
+        words = _printed_words(export.figure_image(fig, "svg", preset), tmp_path)
+        assert not [label for label in labels if label not in words], sorted(words)
+
+
 def test_svg_keeps_the_chinese_as_text():
     svg = export.figure_image(_title_figure("事件趋势与办结率"), "svg", "document").decode("utf-8")
     assert svg.startswith("<svg")
@@ -253,11 +362,15 @@ def test_svg_keeps_the_chinese_as_text():
     assert "Noto Sans CJK SC" in svg
 
 
-def test_title_is_added_only_when_the_figure_has_none():
-    untitled = export.styled_for_export(_title_figure(""), light=True, title="排名")
-    titled = export.styled_for_export(_title_figure("办结率"), light=True, title="排名")
-    assert untitled.layout.title.text == "排名"
-    assert titled.layout.title.text == "办结率"
+def test_a_title_heads_the_figure_own_title_and_the_period_follows():
+    untitled = export.styled_for_export(_title_figure(""), light=True, title="荣昌区 · 排名")
+    titled = export.styled_for_export(
+        _title_figure("办结率"), light=True, title="荣昌区 · 排名", subtitle="时段"
+    )
+    assert untitled.layout.title.text == "荣昌区 · 排名"
+    assert titled.layout.title.text == "荣昌区 · 排名 · 办结率"
+    assert titled.layout.title.subtitle.text == "时段"
+    assert export.styled_for_export(_title_figure("办结率"), light=True).layout.title.text == "办结率"
 
 
 def test_one_browser_serves_every_image_and_a_warm_one_is_quick():

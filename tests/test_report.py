@@ -12,7 +12,7 @@ import pytest
 from inputs import G1, KPI_TABLES, REGIONS, build_folder, event, run_cli, write_folder
 from streamlit.testing.v1 import AppTest
 
-from dashboard import auth, queries, report
+from dashboard import auth, charts, queries, report
 from dashboard.access import Principal
 from dashboard.queries import OPERATOR, Gate, OutOfScope
 
@@ -122,6 +122,15 @@ def _expected_numbers(current: dict) -> list[str]:
     return shown
 
 
+def assert_axis_labels_whole(pdf: Path, db: Path) -> None:
+    """The trend's months and the pyramid's age groups are printed whole: a label cut at the edge of its
+    chart leaves a part of itself in the PDF's text ("4" of "0-4", "+" of "85+") or nothing."""
+    words = set(_pdf_text(pdf).split())
+    groups = list(dict.fromkeys(queries.age_pyramid(db, DISTRICT, PERIOD[1])["age_group"]))
+    expected = charts.months_between(*PERIOD) + groups
+    assert not [label for label in expected if label not in words], words
+
+
 @pytest.fixture(scope="module")
 def district_pdf(demo_db, tmp_path_factory) -> Path:
     """The report of a district of the demo, written by the command."""
@@ -170,6 +179,10 @@ def test_pdf_opens_with_every_section(district_pdf):
         assert heading in flat, heading
     for _, key, _ in report.KPI_ROWS:
         assert "".join(report._label(key, "zh").split()) in flat, key
+
+
+def test_pdf_from_the_command_prints_every_axis_label_whole(district_pdf, demo_db):
+    assert_axis_labels_whole(district_pdf, demo_db)
 
 
 def test_pdf_numbers_are_those_of_kpis(district_pdf, demo_db):
@@ -224,8 +237,10 @@ def test_html_is_self_contained_and_escaped(small_db, tmp_path):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", page)
     assert "<script" not in page and "<link" not in page
-    sources = re.findall(r'<img src="([^"]+)"', page)
-    assert sources and all(source.startswith("data:image/svg+xml;base64,") for source in sources)
+    # charts as SVG within the page (their text stays text in a PDF), every clip path an id of its own
+    assert page.count("<svg") >= 2 and "<img" not in page
+    ids = re.findall(r'<clipPath[^>]* id="([^"]+)"', page)
+    assert ids and len(ids) == len(set(ids))
     assert "<b>粗体</b>" not in page
     assert "&lt;b&gt;粗体&lt;/b&gt;镇" in page
 
@@ -267,11 +282,11 @@ def test_excel_has_one_sheet_per_section_with_the_kpis(demo_db, tmp_path):
     assert names[:3] == ["封面", "概要", "主要指标"]
     assert {"事件趋势与办结率", "事件分布图", "擂台比武"} <= set(names)
     current = queries.kpis(demo_db, DISTRICT, *PERIOD)
-    rows = list(book["主要指标"].iter_rows(min_row=2, values_only=True))
+    rows = list(book["主要指标"].iter_rows(min_row=4, values_only=True))
     assert len(rows) == len(report.KPI_ROWS)
     for (section, key, _), row in zip(report.KPI_ROWS, rows, strict=True):
         assert row[2] == pytest.approx(report._value(current, section, key)), key
-    summary = [row[0] for row in book["概要"].iter_rows(min_row=2, values_only=True)]
+    summary = [row[0] for row in book["概要"].iter_rows(min_row=4, values_only=True)]
     assert summary[0].startswith("荣昌区本期")
 
 
@@ -280,7 +295,7 @@ def test_excel_neutralises_names_that_look_like_formulas(small_db, tmp_path):
     book = openpyxl.load_workbook(out)
     cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
     assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
-    names = [row[2] for row in book["擂台比武"].iter_rows(min_row=2, values_only=True)]
+    names = [row[2] for row in book["擂台比武"].iter_rows(min_row=4, values_only=True)]
     assert "'" + FORMULA_NAME in names
     assert MARKUP_NAME in names
 
@@ -469,7 +484,9 @@ def test_report_page_generates_a_download(small_db, monkeypatch):
     generate.click().run()
     assert not at.exception, at.exception
     assert not at.error
-    assert [button.proto.label for button in at.get("download_button")] == ["下载报告"]
+    labels = [button.proto.label for button in at.get("download_button")]
+    # the report, and the five files of each chart the preview shows
+    assert labels.count("下载报告") == 1 and len(labels) == 1 + 5 * len(at.get("plotly_chart"))
     reports = auth.store().audit_rows(action="report")
     assert [(row["account"], row["target"]) for row in reports] == [("analyst", "report:500101:pdf")]
 
@@ -485,6 +502,8 @@ def test_report_page_downloads_a_pdf_in_a_browser(demo_db, streamlit_server, pag
         download_button.click()
     assert download.value.suggested_filename == f"荣昌区_{PERIOD[0]}_{PERIOD[1]}.pdf"
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+    # the app's process draws the same figures as the command: no label cut at a chart's edge
+    assert_axis_labels_whole(Path(download.value.path()), demo_db)
 
 
 # --------------------------------------------------------------------------------- scope and roles

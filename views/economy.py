@@ -75,6 +75,7 @@ with distribution:
         ),
         "economy_distribution",
         lang,
+        title=t("income_distribution", lang),
     )
 with entities:
     st.subheader(t("entity_types", lang))
@@ -94,6 +95,7 @@ with entities:
         ),
         "economy_entities",
         lang,
+        title=t("entity_types", lang),
     )
 with thresholds:
     st.subheader(t("threshold_shares", lang))
@@ -108,6 +110,7 @@ with thresholds:
         charts.data_table(by_child, child_columns, lang),
         "economy_thresholds",
         lang,
+        title=t("threshold_shares", lang),
         drill_from=drill,
     )
 
@@ -115,16 +118,18 @@ if drill:
     st.caption(t("click_chart_to_drill", lang))
 growth, dividends = st.columns(2, gap="medium")
 with growth:
-    st.subheader(
+    growth_title = (
         f"{t('income_growth', lang)}（{year - 1} → {year}）"
         if lang == "zh"
         else f"{t('income_growth', lang)} ({year - 1} → {year})"
     )
+    st.subheader(growth_title)
     panels.chart(
         charts.income_growth_chart(by_child, lang),
         charts.data_table(by_child, child_columns, lang),
         "economy_growth",
         lang,
+        title=growth_title,
         drill_from=drill,
     )
 with dividends:
@@ -145,14 +150,17 @@ with dividends:
         ),
         "economy_dividends",
         lang,
+        title=t("dividends_by_child", lang),
         drill_from=drill,
     )
 
-st.subheader(f"{t('village_ranking', lang)} · {kpi_label('operating_income', lang)}")
+ranking_title = f"{t('village_ranking', lang)} · {kpi_label('operating_income', lang)}"
+st.subheader(ranking_title)
 panels.chart(
     charts.village_ranking_chart(villages, lang, top=RANKED),
     charts.data_table(villages, village_columns, lang),
     "economy_ranking",
     lang,
+    title=ranking_title,
     drill_from=code,
 )

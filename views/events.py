@@ -57,12 +57,19 @@ with volume:
     months = monthly.assign(month=monthly["month"].astype(str).str[:7])
     panels.chart(
         charts.stacked_bars(
-            months, "month", breakdown, "events", lang, height=CHART_HEIGHT, y_title=t("events", lang)
+            months,
+            "month",
+            breakdown,
+            "events",
+            lang,
+            height=CHART_HEIGHT,
+            y_title=t("events", lang),
+            x_values=charts.months_between(filters.start, filters.end),  # a month without events at 0
         ),
         charts.data_table(
             months,
             {
-                "month": "text",
+                "month": "month",
                 "category": "enum",
                 "source": "enum",
                 "status": "enum",
@@ -72,6 +79,7 @@ with volume:
         ),
         "events_monthly",
         lang,
+        title=t("events_by_month", lang),
     )
 with funnel_column:
     st.subheader(t("funnel", lang))
@@ -84,6 +92,7 @@ with funnel_column:
         ),
         "events_funnel",
         lang,
+        title=t("funnel", lang),
     )
 
 # ------------------------------------------------------------------------------------------- rates
@@ -105,6 +114,7 @@ with by_child_column:
             ),
             "events_by_child",
             lang,
+            title=t("rates_by_child", lang),
             drill_from=code,
         )
 by_category = ask(principal, "event_rates_by_category", db, code, filters.start, filters.end, source)
@@ -128,6 +138,7 @@ with by_category_column:
         ),
         "events_by_category",
         lang,
+        title=t("rates_by_category", lang),
     )
     st.subheader(t("hours_by_category", lang))
     panels.chart(
@@ -139,6 +150,7 @@ with by_category_column:
         ),
         "events_hours",
         lang,
+        title=t("hours_by_category", lang),
     )
 
 # ------------------------------------------------------------------------ chain and satisfaction
@@ -166,6 +178,7 @@ with chain_column:
         ),
         "events_chain",
         lang,
+        title=title,
     )
 with satisfaction_column:
     st.subheader(t("satisfaction", lang))
@@ -185,6 +198,7 @@ with satisfaction_column:
         ),
         "events_satisfaction",
         lang,
+        title=t("satisfaction", lang),
     )
 
 # ------------------------------------------------------------------------------ map and overdue

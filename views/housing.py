@@ -51,6 +51,7 @@ with left:
         ),
         "housing_mix",
         lang,
+        title=t("units_by_type", lang),
     )
 with right:
     st.subheader(t("housing_age", lang))
@@ -76,6 +77,7 @@ with right:
         ),
         "housing_age",
         lang,
+        title=t("housing_age", lang),
     )
 
 by_child = ask(principal, "housing_by_child", db, code, building_type)
@@ -103,6 +105,7 @@ with shares:
             ),
             "housing_shares",
             lang,
+            title=t("housing_by_child", lang),
             drill_from=code,
         )
 with map_column:

@@ -8,7 +8,7 @@ from dashboard import charts, frame, maps, panels
 from dashboard import format as fmt
 from dashboard.cards import build_cards
 from dashboard.data import ask, ask_now
-from dashboard.downloads import chart_downloads
+from dashboard.downloads import chart_downloads, period_text
 from dashboard.filters import Filters, drill_to
 from dashboard.labels import enum_label, kpi_label, t
 from dashboard.queries import MAP_METRICS
@@ -83,6 +83,7 @@ with middle_column:
             f"{region['name']} · {t('trend', lang)}",
             lang,
             target=f"overview:{code}:trend",
+            period=period_text(filters),
         )
     st.subheader(t("ranking", lang))
     ranking = ask(principal, "ranking", filters.db, code, filters.start, filters.end)
@@ -137,6 +138,7 @@ with middle_column:
                 f"{region['name']} · {t('ranking', lang)}",
                 lang,
                 target=f"overview:{code}:ranking",
+                period=period_text(filters),
             )
 
 # ------------------------------------------------------------------------------ event sheet

@@ -48,6 +48,7 @@ with left:
         panels.table_of(pyramid, {"age_group": "text", "gender": "enum", "residents": "count"}, lang),
         "population_pyramid",
         lang,
+        title=t("age_pyramid", lang),
     )
 with middle:
     st.subheader(t("composition", lang))
@@ -64,6 +65,7 @@ with middle:
         panels.table_of(composition, {"residence_type": "enum", "residents": "count", "share": "rate"}, lang),
         "population_composition",
         lang,
+        title=t("composition", lang),
     )
 with right:
     st.subheader(t("density_map", lang))
@@ -121,6 +123,7 @@ else:
             ),
             "population_shares",
             lang,
+            title=t("child_population_shares", lang),
             drill_from=code,
         )
     with care_column:
@@ -131,6 +134,12 @@ else:
         table = charts.data_table(wide, {"name": ("text", t("sub_region", lang))}, lang)
         for tag in wide.columns[2:]:
             table[enum_label(tag, lang)] = wide[tag].to_numpy()
-        panels.chart(charts.special_care_heatmap(care_by_child, lang), table, "population_care", lang)
+        panels.chart(
+            charts.special_care_heatmap(care_by_child, lang),
+            table,
+            "population_care",
+            lang,
+            title=t("special_care_by_child", lang),
+        )
         panels.hidden_note(lang, care_by_child)
 panels.hidden_note(lang, pyramid, composition, cells, by_child)

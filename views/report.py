@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import auth, frame, report
 from dashboard.access import Principal
 from dashboard.data import ask
-from dashboard.downloads import file_stem, may_download, record_download
+from dashboard.downloads import chart_downloads, file_stem, may_download, period_text, record_download
 from dashboard.export import ExportError, column_label, readable
 from dashboard.filters import Filters
 from dashboard.labels import t
@@ -128,6 +128,16 @@ for start in range(0, len(charts), 2):
         with column:
             st.caption(chart.title)
             st.plotly_chart(chart.figure, key=f"report_{chart.key}", config={"displayModeBar": False})
+            chart_downloads(
+                principal,
+                chart.figure,
+                chart.data,
+                f"{region['name']} · {chart.title}",
+                lang,
+                key=f"download_report_{chart.key}",
+                target=f"report:{code}:{chart.key}",
+                period=period_text(filters),
+            )
 
 st.markdown(f"**{model['ranking']['title']}**")
 ranking = model["ranking"]["table"]
