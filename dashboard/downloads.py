@@ -20,10 +20,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import auth, export, params
+from dashboard import auth, export
 from dashboard.access import Principal
 from dashboard.labels import t
-from dashboard.queries.common import COMPARE_MODES, Period
 
 _UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\s·]+')
 
@@ -33,18 +32,11 @@ def file_stem(name: str) -> str:
     return _UNSAFE_IN_FILE_NAMES.sub("_", str(name)).strip("._") or "chart"
 
 
-def compare_mode(filters: object) -> str:
-    """How the view compares periods: 同比 (`yoy`, the default) or 环比 (`prev`), as the URL asks."""
-    mode = getattr(filters, "compare", None) or params.read("compare")
-    return mode if mode in COMPARE_MODES else "yoy"
-
-
-def period_text(filters: object) -> str:
+def period_text(filters) -> str:
     """The line under a downloaded chart's title and above its sheet: the period the view shows and
     the one it is compared with."""
-    mode = compare_mode(filters)
-    compared = Period(filters.start, filters.end).compared(mode)
-    basis = t(f"download_compared_{mode}", filters.lang).format(
+    compared = filters.compared
+    basis = t(f"download_compared_{filters.compare}", filters.lang).format(
         start=compared.start.isoformat(), end=compared.end.isoformat()
     )
     return export.period_line(filters.start.isoformat(), filters.end.isoformat(), basis, filters.lang)
