@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, frame, maps
-from dashboard import format as fmt
 from dashboard.cards import build_cards
 from dashboard.data import ask, ask_now
 from dashboard.downloads import chart_downloads
 from dashboard.filters import Filters, drill_to
 from dashboard.labels import enum_label, kpi_label, t
+from dashboard.panels import league_table, league_wall
 from dashboard.queries import MAP_METRICS
+from dashboard.report import ranking_table
 
 filters: Filters = st.session_state["filters"]
 lang, principal = filters.lang, filters.principal
@@ -32,6 +33,33 @@ for row in (cards[:6], cards[6:]):
         column.metric(
             card.label, card.value, card.delta, delta_color=card.delta_color, help=card.help, border=False
         )
+
+
+def league() -> None:
+    """擂台比武: on the wall the best and the worst; on the desk every child, sortable, a click drills."""
+    st.subheader(t("ranking", lang))
+    ranking = ask(principal, "ranking", filters.db, code, filters.start, filters.end)
+    if ranking.empty:
+        st.info(t("no_children", lang))
+        return
+    table = ranking_table(ranking)
+    if filters.kiosk:
+        league_wall(table, lang)
+        return
+    # keyed by the region shown: the drilled page's table starts with nothing selected
+    picked = league_table(table, lang, key=f"overview_ranking_{code}")
+    if picked:
+        drill_to(picked)
+        st.rerun()
+    chart_downloads(
+        principal,
+        charts.ranking_chart(ranking, "resolution_rate", lang),
+        table,
+        f"{region['name']} · {t('ranking', lang)}",
+        lang,
+        target=f"overview:{code}:ranking",
+    )
+
 
 map_column, middle_column, sheet_column = st.columns([1.3, 1.0, 1.05], gap="medium")
 compact = filters.kiosk
@@ -68,7 +96,7 @@ with map_column:
 with middle_column:
     st.subheader(t("trend", lang))
     trend = ask(principal, "event_trend", filters.db, code, filters.start, filters.end)
-    trend_figure = charts.trend_chart(trend, lang, height=250)
+    trend_figure = charts.trend_chart(trend, lang, height=200 if compact else 470)
     st.plotly_chart(trend_figure, key="overview_trend", config={"displayModeBar": False})
     if not filters.kiosk:
         chart_downloads(
@@ -79,60 +107,8 @@ with middle_column:
             lang,
             target=f"overview:{code}:trend",
         )
-    st.subheader(t("ranking", lang))
-    ranking = ask(principal, "ranking", filters.db, code, filters.start, filters.end)
-    if ranking.empty:
-        st.info(t("no_children", lang))
-    else:
-        table = ranking.sort_values("resolution_rate", ascending=False, na_position="last")
-        rate_columns = ["resolution_rate", "grassroots_rate", "satisfaction_rate"]
-        shown = table[["name", "total", *rate_columns]].rename(
-            columns={
-                "name": t("region", lang),
-                "total": kpi_label("total", lang),
-                **{c: kpi_label(c, lang) for c in rate_columns},
-            }
-        )
-
-        def highlight(column):
-            if column.name not in [kpi_label(c, lang) for c in rate_columns] or column.nunique() < 2:
-                return [""] * len(column)  # nothing to single out when all are equal
-            best, worst = column.max(), column.min()
-            return [
-                "background-color: rgba(52,211,153,0.35)"
-                if v == best
-                else "background-color: rgba(248,113,113,0.35)"
-                if v == worst
-                else ""
-                for v in column
-            ]
-
-        styled = shown.style.apply(highlight).format(
-            {kpi_label(c, lang): fmt.percent for c in rate_columns} | {kpi_label("total", lang): "{:,.0f}"},
-            na_rep="—",
-        )
-        selectable = {} if filters.kiosk else {"on_select": "rerun", "selection_mode": "single-row"}
-        event = st.dataframe(
-            styled,
-            hide_index=True,
-            height=map_height - 330,
-            key="overview_ranking",
-            width="stretch",
-            **selectable,
-        )
-        picked = event.selection.rows if not filters.kiosk and event and event.selection else []
-        if picked:
-            drill_to(str(table["code"].iloc[picked[0]]))
-            st.rerun()
-        if not filters.kiosk:
-            chart_downloads(
-                principal,
-                charts.ranking_chart(ranking, "resolution_rate", lang),
-                table,
-                f"{region['name']} · {t('ranking', lang)}",
-                lang,
-                target=f"overview:{code}:ranking",
-            )
+    if filters.kiosk:
+        league()
 
 # ------------------------------------------------------------------------------ event sheet
 with sheet_column:
@@ -142,7 +118,8 @@ with sheet_column:
     def event_sheet() -> None:
         sheet = ask_now(principal, "event_sheet", filters.db, code, filters.start, filters.end, limit=16)
         if sheet.empty:
-            st.info(t("no_events", lang))
+            # the sheet lists open events only: say whether there were none at all or none open
+            st.info(t("no_open_events", lang) if current["events"]["total"] else t("no_events", lang))
             return
         fresh = frame.fresh_events(
             filters.db,
@@ -169,3 +146,6 @@ with sheet_column:
         return f"{hours:.0f}{t('hours', lang)}"
 
     event_sheet()
+
+if not filters.kiosk:
+    league()
