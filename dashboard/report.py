@@ -296,7 +296,7 @@ def summary(
 
 
 def _named(group: pd.DataFrame, level: str, lang: str) -> str:
-    """Who holds a rate, ties included: 'A (90.0%)'; 'A、B, tied at 100.0%'; 'A、B and 16 more, tied'."""
+    """Who holds a rate, ties included: A（90.0%）; A、B，并列 100.0%; A、B等 18 个街镇，并列 100.0%."""
     rate = fmt.percent(group["resolution_rate"].iloc[0])
     names = [str(name) for name in group["name"]]
     if len(names) == 1:
