@@ -202,6 +202,11 @@ UI: dict[str, tuple[str, str]] = {
     ),
     "no_events": ("此时段内没有事件。", "No events in this period."),
     "no_children": ("此区域没有下级区域可排名。", "This region has no sub-regions to rank."),
+    "no_open_events": ("此时段内没有待办事件。", "No open events in this period."),
+    "rank_tied": ("{rank} 并列", "{rank}="),
+    "league_top": ("前 {n} 名", "Top {n}"),
+    "league_bottom": ("后 {n} 名", "Bottom {n}"),
+    "league_left_out": ("其余 {n} 个未列出", "{n} others not shown"),
     "best": ("最好", "Best"),
     "worst": ("最差", "Worst"),
     "reported_at": ("上报时间", "Reported"),
@@ -261,13 +266,13 @@ UI: dict[str, tuple[str, str]] = {
     "change_down_pct": ("，较{basis}下降 {percent}%", ", down {percent}% on the {basis}"),
     "change_flat": ("，与{basis}持平", ", unchanged from the {basis}"),
     "summary_events": (
-        "{name}本期（{start}至{end}）共受理事件 {total} 件，办结 {resolved} 件，办结率 {rate}{change}。",
-        "{name} received {total} events from {start} to {end} and resolved {resolved}, a "
+        "{name}本期（{start}至{end}）共上报事件 {total} 件，办结 {resolved} 件，办结率 {rate}{change}。",
+        "{name} had {total} events reported from {start} to {end} and resolved {resolved}, a "
         "resolution rate of {rate}{change}.",
     ),
     "summary_no_events": (
-        "{name}本期（{start}至{end}）没有受理事件。",
-        "{name} received no events from {start} to {end}.",
+        "{name}本期（{start}至{end}）没有上报事件。",
+        "{name} had no events reported from {start} to {end}.",
     ),
     "summary_quality": (
         "按期办结率 {on_time}，办结时长中位数 {hours} 小时；矛盾纠纷基层化解率 {grassroots}{change}；"
@@ -290,10 +295,23 @@ UI: dict[str, tuple[str, str]] = {
     ),
     "summary_no_economy": ("{year} 年度没有村集体经济数据。", "No collective-economy accounts for {year}."),
     "summary_ranking": (
-        "擂台比武：{count} 个{level}中，办结率最高的是{best}（{best_rate}），最低的是{worst}"
-        "（{worst_rate}）。",
-        "League table: of {count} {level} units, {best} has the highest resolution rate "
-        "({best_rate}) and {worst} the lowest ({worst_rate}).",
+        "擂台比武：{count} 个{level}中，办结率最高的是{best}；最低的是{worst}。",
+        "League table: of {count} {level} units, the highest resolution rate is {best}; the lowest is "
+        "{worst}.",
+    ),
+    "summary_rank_one": ("{name}（{rate}）", "{name}'s ({rate})"),
+    "summary_rank_tied": ("{names}，并列 {rate}", "shared by {names} ({rate})"),
+    "summary_rank_tied_many": (
+        "{names}等 {count} 个{level}，并列 {rate}",
+        "shared by {count} {level} units, among them {names} ({rate})",
+    ),
+    "summary_ranking_even": (
+        "擂台比武：{count} 个{level}的办结率均为 {rate}。",
+        "League table: all {count} {level} units have a resolution rate of {rate}.",
+    ),
+    "summary_unranked": (
+        "另有 {count} 个{level}本期没有事件，未参与排名。",
+        "{count} more {level} units had no events in the period and are not ranked.",
     ),
     # analyst pages
     "data_table": ("数据表", "Data"),

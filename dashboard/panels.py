@@ -3,6 +3,7 @@ table behind it, a map, and drilling into the region a click picks."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pydeck as pdk
 import streamlit as st
 
 from dashboard import charts, frame
+from dashboard import format as fmt
 from dashboard.access import Principal
 from dashboard.cards import Card, build_cards, fit_css
 from dashboard.data import ask
@@ -18,6 +20,7 @@ from dashboard.downloads import chart_downloads, may_download, period_text
 from dashboard.filters import Filters, drill_to, page_choice
 from dashboard.labels import KPI_LABELS, enum_label, kpi_label, t
 from dashboard.queries import SUPPRESSED_TEXT, WITHHELD_TEXT
+from dashboard.report import RANKING_RATES
 
 CardSpec = tuple[tuple[str, str, str, int], ...]
 # More than six cards in a row: smaller type, so that the fixed Chinese labels fit.
@@ -234,3 +237,126 @@ def duration(hours: float, lang: str) -> str:
     if hours >= 48:
         return f"{hours / 24:.0f}{t('days', lang)}"
     return f"{hours:.0f}{t('hours', lang)}"
+
+
+# ------------------------------------------------------------------------ 擂台比武 (league table)
+
+LEAGUE_ROW_PX = 35  # Streamlit's row height, also that of the header
+LEAGUE_MAX_ROWS = 20  # beyond this the table scrolls within itself
+LEAGUE_RANK_PX = 80  # wide enough for a shared rank, "12 并列"
+WALL_GROUP = 5  # the wall shows the best and the worst this many
+
+
+def tied_ranks(ranks: pd.Series) -> set[int]:
+    """The ranks that more than one region holds."""
+    counts = ranks.dropna().astype(int).value_counts()
+    return set(counts[counts > 1].index)
+
+
+def rank_text(rank: object, tied: set[int], lang: str) -> str:
+    """A competition rank as shown: "—" when unranked, a shared rank marked (1 并列 / 1=)."""
+    if rank is None or pd.isna(rank):
+        return "—"
+    return t("rank_tied", lang).format(rank=int(rank)) if int(rank) in tied else str(int(rank))
+
+
+def _extremes(column: pd.Series) -> list[str]:
+    """Best in green and worst in red, when a rate column holds more than one value."""
+    if column.nunique() < 2:
+        return [""] * len(column)
+    best, worst = column.max(), column.min()
+    return [
+        "background-color: rgba(52,211,153,0.35)"
+        if v == best
+        else "background-color: rgba(248,113,113,0.35)"
+        if v == worst
+        else ""
+        for v in column
+    ]
+
+
+def league_table(table: pd.DataFrame, lang: str, key: str, selectable: bool = True) -> str | None:
+    """The ranked children (`report.ranking_table`) as a sortable table with every rate, a shared rank
+    marked, "—" where there is nothing to rate, tall enough for every row up to LEAGUE_MAX_ROWS.
+
+    Returns the code of the row a click picked. `key` must name the region shown: a drilled page then
+    starts with nothing selected, so one click moves one level."""
+    rate_labels = {c: kpi_label(c, lang) for c in RANKING_RATES}
+    shown = table[["rank", "name", "total", *RANKING_RATES]].rename(
+        columns={"rank": t("rank", lang), "name": t("region", lang), "total": kpi_label("total", lang)}
+        | rate_labels
+    )
+    tied = tied_ranks(table["rank"])
+    styled = shown.style.apply(_extremes, subset=list(rate_labels.values())).format(
+        {label: fmt.percent for label in rate_labels.values()}
+        | {kpi_label("total", lang): "{:,.0f}", t("rank", lang): lambda r: rank_text(r, tied, lang)},
+        na_rep="—",
+    )
+    rows = min(len(shown), LEAGUE_MAX_ROWS)
+    selection = {"on_select": "rerun", "selection_mode": "single-row"} if selectable else {}
+    event = st.dataframe(
+        styled,
+        hide_index=True,
+        height=(rows + 1) * LEAGUE_ROW_PX + 3,
+        key=key,
+        width="stretch",
+        placeholder="—",
+        column_config={t("rank", lang): st.column_config.Column(width=LEAGUE_RANK_PX, alignment="left")},
+        **selection,
+    )
+    picked = event.selection.rows if selectable and event and event.selection else []
+    return str(table["code"].iloc[picked[0]]) if picked else None
+
+
+def league_wall(table: pd.DataFrame, lang: str) -> None:
+    """The league table for the wall: the best and the worst WALL_GROUP, labelled, so the weakest are
+    on screen too; every row when there are no more than twice that."""
+    tied = tied_ranks(table["rank"])
+    rated = table[table["rank"].notna()]
+    if len(table) <= 2 * WALL_GROUP:
+        groups = [("", table)]
+    else:
+        top = table.head(WALL_GROUP)
+        bottom = rated.iloc[WALL_GROUP:].tail(WALL_GROUP)
+        left_out = len(table) - len(top) - len(bottom)
+        bottom_label = t("league_bottom", lang).format(n=len(bottom))
+        if left_out:
+            bottom_label += " · " + t("league_left_out", lang).format(n=left_out)
+        groups = [(t("league_top", lang).format(n=len(top)), top), (bottom_label, bottom)]
+    headers = [t("rank", lang), t("region", lang), kpi_label("total", lang)] + [
+        kpi_label(c, lang) for c in RANKING_RATES
+    ]
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = ""
+    for number, (label, rows) in enumerate(groups):
+        if rows.empty:
+            continue
+        kind = "yp-top" if number == 0 and label else "yp-bottom" if label else ""
+        if label:
+            body += f'<tr class="yp-group {kind}"><td colspan="{len(headers)}">{html.escape(label)}</td></tr>'
+        for row in rows.itertuples(index=False):
+            cells = [rank_text(row.rank, tied, lang), str(row.name), f"{int(row.total):,}"] + [
+                fmt.percent(None if pd.isna(getattr(row, c)) else getattr(row, c)) for c in RANKING_RATES
+            ]
+            body += f'<tr class="{kind}">' + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+    st.html(
+        f'{WALL_LEAGUE_CSS}<table class="yp-league"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
+
+
+WALL_LEAGUE_CSS = """
+<style>
+  .yp-league { width: 100%; border-collapse: collapse; font-size: 0.95rem; color: #e2ecf7; }
+  .yp-league th { color: #8aa4c2; font-weight: 500; font-size: 0.8rem; line-height: 1.15; text-align: right;
+      padding: 0 6px 4px 6px; border-bottom: 1px solid #1f3a5c; vertical-align: bottom; }
+  .yp-league td { padding: 1px 6px; text-align: right; white-space: nowrap; border-bottom: 1px solid #142a47; }
+  .yp-league th:nth-child(2), .yp-league td:nth-child(2) { text-align: left; }
+  .yp-league th:first-child, .yp-league td:first-child { text-align: left; }
+  .yp-league tr.yp-group td { text-align: left; font-size: 0.8rem; font-weight: 600; padding: 3px 6px 1px 6px;
+      border-bottom: none; }
+  .yp-league tr.yp-group.yp-top td { color: #34d399; }
+  .yp-league tr.yp-group.yp-bottom td { color: #f87171; border-top: 2px dashed #1f3a5c; }
+  .yp-league tr.yp-top:not(.yp-group) td:first-child { box-shadow: inset 3px 0 0 #34d399; }
+  .yp-league tr.yp-bottom:not(.yp-group) td:first-child { box-shadow: inset 3px 0 0 #f87171; }
+</style>
+"""

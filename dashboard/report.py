@@ -290,23 +290,55 @@ def summary(
         )
     else:
         sentences.append(t("summary_no_economy", lang).format(year=current["year"]))
-    rated = ranking.dropna(subset=["resolution_rate"]) if not ranking.empty else ranking
-    if child_level and len(rated) >= 2:
-        ordered = rated.sort_values(["resolution_rate", "total"], ascending=[False, False])
-        best, worst = ordered.iloc[0], ordered.iloc[-1]
-        sentences.append(
-            t("summary_ranking", lang).format(
-                count=len(ranking),
-                level=level_label(child_level, lang).lower()
-                if lang == "en"
-                else level_label(child_level, lang),
-                best=best["name"],
-                best_rate=fmt.percent(best["resolution_rate"]),
-                worst=worst["name"],
-                worst_rate=fmt.percent(worst["resolution_rate"]),
-            )
-        )
+    if child_level:
+        sentences += _ranking_sentences(ranking, child_level, lang)
     return sentences
+
+
+def _named(group: pd.DataFrame, level: str, lang: str) -> str:
+    """Who holds a rate, ties included: A（90.0%）; A、B，并列 100.0%; A、B等 18 个街镇，并列 100.0%."""
+    rate = fmt.percent(group["resolution_rate"].iloc[0])
+    names = [str(name) for name in group["name"]]
+    if len(names) == 1:
+        return t("summary_rank_one", lang).format(name=names[0], rate=rate)
+    separator = "、" if lang == "zh" else ", "
+    if len(names) <= SUMMARY_NAMED:
+        return t("summary_rank_tied", lang).format(names=separator.join(names), rate=rate)
+    return t("summary_rank_tied_many", lang).format(
+        names=separator.join(names[:2]), count=len(names), level=level, rate=rate
+    )
+
+
+def _ranking_sentences(ranking: pd.DataFrame, child_level: str, lang: str) -> list[str]:
+    """擂台比武 in words: who has the highest and the lowest resolution rate, every tie said as one, in the
+    order of the ranking table (rate, then events); the children without events said apart."""
+    rated = ranking.dropna(subset=["resolution_rate"]) if not ranking.empty else ranking
+    if len(rated) < 2:
+        return []
+    level = level_label(child_level, lang).lower() if lang == "en" else level_label(child_level, lang)
+    ordered = rated.sort_values(["resolution_rate", "total"], ascending=[False, False])
+    best_rate, worst_rate = ordered["resolution_rate"].iloc[0], ordered["resolution_rate"].iloc[-1]
+    if best_rate == worst_rate:
+        sentences = [
+            t("summary_ranking_even", lang).format(count=len(rated), level=level, rate=fmt.percent(best_rate))
+        ]
+    else:
+        best = ordered[ordered["resolution_rate"] == best_rate]
+        worst = ordered[ordered["resolution_rate"] == worst_rate]
+        sentences = [
+            t("summary_ranking", lang).format(
+                count=len(rated),
+                level=level,
+                best=_named(best, level, lang),
+                worst=_named(worst, level, lang),
+            )
+        ]
+    if len(ranking) > len(rated):
+        sentences.append(t("summary_unranked", lang).format(count=len(ranking) - len(rated), level=level))
+    return sentences
+
+
+SUMMARY_NAMED = 3  # a tie of more than this many names its first two and the count
 
 
 # Each domain's charts, from the pages' own builders. A builder returns the charts it can draw.

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from dashboard import queries
 from dashboard.cards import OVERVIEW_CARDS, build_cards
 from dashboard.labels import kpi_label, t
+from dashboard.report import ranking_table
 
 pytestmark = pytest.mark.browser
 
@@ -170,3 +173,159 @@ def test_a_new_publish_shows_without_reload(tmp_path, streamlit_server, page):
     expected = queries.kpis(db, "50", period.start, period.end)["population"]["residents"]
     assert card_values(page)[kpi_label("residents")] != before
     assert expected > 0
+
+
+# ------------------------------------------------------------------------------ 擂台比武
+
+
+ROW_PX = 35  # the height of a table's header and of each of its rows
+RANK_CELL = (38, 110)  # the rank column's left part, right of the row's checkbox
+
+
+def cell(grid, role: str, text: str):
+    """A table's cell (role `gridcell` or `columnheader`) holding exactly `text`."""
+    return grid.locator(f'[role="{role}"]').filter(has_text=re.compile(f"^{re.escape(text)}$"))
+
+
+def ranking_grid(page):
+    """The ranking's table (the one with a rank column), scrolled into view."""
+    grid = page.locator('[data-testid="stDataFrame"]').filter(has=cell(page, "columnheader", t("rank")))
+    expect(grid).to_be_attached(timeout=30_000)
+    grid.scroll_into_view_if_needed()
+    return grid
+
+
+def grid_rows(grid, columns: int = 7) -> list[list[str]]:
+    """The rows the table has drawn, as its accessible cells hold them (raw values, not the shown text)."""
+    cells = grid.locator('[role="gridcell"]').all_inner_texts()
+    return [cells[i : i + columns] for i in range(0, len(cells), columns)]
+
+
+def ink(page, grid, row: int, columns: tuple[int, int], path) -> tuple[int, int]:
+    """Width and height of what is drawn in a cell, from a screenshot: (0, 0) when it is empty."""
+    box = grid.bounding_box()
+    clip = {
+        "x": box["x"] + columns[0],
+        "y": box["y"] + ROW_PX * (row + 1) + 3,
+        "width": columns[1] - columns[0],
+        "height": ROW_PX - 6,
+    }
+    page.screenshot(path=str(path), clip=clip)
+    image = Image.open(path).convert("RGB")
+    background = image.getpixel((image.width - 1, 0))
+    inked = [
+        (x, y)
+        for y in range(image.height)
+        for x in range(image.width)
+        if max(abs(a - b) for a, b in zip(image.getpixel((x, y)), background, strict=True)) > 60
+    ]
+    if not inked:
+        return 0, 0
+    xs, ys = [x for x, _ in inked], [y for _, y in inked]
+    return max(xs) - min(xs) + 1, max(ys) - min(ys) + 1
+
+
+def ranked(db, code: str):
+    period = queries.default_period(db)
+    return ranking_table(queries.ranking(db, code, period.start, period.end))
+
+
+def test_one_click_on_the_ranking_moves_one_level(demo_db, streamlit_server, page, artifacts_dir):
+    base = streamlit_server(demo_db)
+    page.goto(f"{base}/?region=500153")
+    wait_for_cards(page)
+    code = "500153"
+    for _ in range(2):
+        table = ranked(demo_db, code)
+        grid = ranking_grid(page)
+        expect(cell(grid, "gridcell", table["name"].iloc[0])).to_be_attached(timeout=30_000)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 16, box["y"] + ROW_PX * 1.5)  # the first row's checkbox
+        code = str(table["code"].iloc[0])
+        page.wait_for_function(f"/region={code}\\b/.test(location.href)", timeout=30_000)
+        wait_for_cards(page)
+        # the drilled page has drawn its own ranking, and stays where one click took it
+        first_child = ranked(demo_db, code)["name"].iloc[0]
+        expect(cell(ranking_grid(page), "gridcell", first_child)).to_be_attached(timeout=30_000)
+        wait_for_cards(page)
+        assert re.search(f"region={code}&", page.url), page.url
+        assert table["name"].iloc[0] in title_text(page)
+    page.screenshot(path=str(artifacts_dir / "overview_drilled_twice.png"))
+
+
+def test_the_ranking_shows_every_rate_ties_and_dashes(demo_db, streamlit_server, page, artifacts_dir):
+    base = streamlit_server(demo_db)
+    table = ranked(demo_db, "500153")
+    assert (table["rank"] == 1).sum() > 1  # the demo has ties at the top
+    page.goto(f"{base}/?region=500153")
+    wait_for_cards(page)
+    grid = ranking_grid(page)
+    expect(cell(grid, "columnheader", kpi_label("on_time_rate"))).to_be_attached(timeout=30_000)
+    rows = grid_rows(grid)  # the rows drawn so far: the table draws what is on screen
+    assert len(rows) >= min(len(table), 10)
+    expected = [
+        ["" if pd.isna(rank) else str(int(rank)), name]  # an unranked row holds no rank
+        for rank, name in zip(table["rank"], table["name"], strict=True)
+    ]
+    assert [row[:2] for row in rows] == expected[: len(rows)]
+    height = grid.bounding_box()["height"]
+    assert height >= min(len(table) + 1, 21) * ROW_PX  # every row up to twenty, no small box
+    page.screenshot(path=str(artifacts_dir / "overview_ranking.png"))
+    width, _ = ink(page, grid, 0, RANK_CELL, artifacts_dir / "rank_tied.png")
+    assert width >= 24, "a shared rank is marked (1 并列), not drawn as a bare 1"
+
+    # a community with grids that had no events: no rank and no rate, drawn as a dash, not as "None"
+    community = next(
+        str(code)
+        for code in queries.children(demo_db, "500153001")["code"]
+        if ranked(demo_db, str(code))["rank"].isna().any()
+        and ranked(demo_db, str(code))["rank"].notna().any()
+    )
+    unrated = int(ranked(demo_db, community)["rank"].isna().idxmax())
+    page.goto(f"{base}/?region={community}")
+    wait_for_cards(page)
+    grid = ranking_grid(page)
+    expect(cell(grid, "columnheader", t("rank"))).to_be_attached(timeout=30_000)
+    width, height = ink(page, grid, unrated, RANK_CELL, artifacts_dir / "rank_dash.png")
+    assert width >= 6 and height <= 3, f"a dash is a short flat line, not text: {width}×{height}"
+    page.screenshot(path=str(artifacts_dir / "overview_ranking_dashes.png"))
+
+
+def test_the_wall_ranking_shows_the_best_and_the_worst(demo_db, streamlit_server, page, artifacts_dir):
+    base = streamlit_server(demo_db)
+    page.goto(f"{base}/?kiosk=1&region=50")
+    wait_for_cards(page)
+    league = page.locator(".yp-league")
+    expect(league).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(2500)  # let the map and charts draw
+    page.screenshot(path=str(artifacts_dir / "overview_kiosk_city.png"))
+    table = ranked(demo_db, "50")
+    rated = table[table["rank"].notna()]
+    assert len(table) > 10
+    expect(league.get_by_text(t("league_top").format(n=5))).to_be_visible()
+    expect(league.get_by_text(t("league_bottom").format(n=5), exact=False)).to_be_visible()
+    names = league.locator("td:nth-child(2)").all_inner_texts()
+    assert names == [*rated["name"].head(5), *rated["name"].tail(5)]
+    if (table["rank"] == 1).sum() > 1:
+        expect(league.get_by_text(t("rank_tied").format(rank=1)).first).to_be_visible()
+    sizes = page.evaluate(
+        """() => [document.documentElement, document.querySelector('[data-testid="stMain"]'),
+                  document.querySelector('[data-testid="stAppViewContainer"]')]
+                 .filter(Boolean).map(e => [e.scrollHeight, e.clientHeight])"""
+    )
+    assert all(scroll <= client + 1 for scroll, client in sizes), f"the wall screen scrolls: {sizes}"
+
+
+def test_the_sheet_says_no_open_events_when_all_are_closed(demo_db, streamlit_server, page):
+    period = queries.default_period(demo_db)
+    community = next(
+        str(code)
+        for code in queries.children(demo_db, "500153001")["code"]
+        if queries.kpis(demo_db, str(code), period.start, period.end)["events"]["total"]
+        and queries.event_sheet(demo_db, str(code), period.start, period.end).empty
+    )
+    base = streamlit_server(demo_db)
+    page.goto(f"{base}/?region={community}")
+    wait_for_cards(page)
+    expect(page.get_by_text(t("no_open_events"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(t("no_events"))).to_have_count(0)

@@ -191,7 +191,7 @@ def test_pdf_numbers_are_those_of_kpis(district_pdf, demo_db):
     missing = [number for number in _expected_numbers(current) if number not in text]
     assert not missing
     events = current["events"]
-    assert f"共受理事件 {events['total']:,} 件" in text
+    assert f"共上报事件 {events['total']:,} 件" in text
     assert f"办结率 {events['resolution_rate'] * 100:.1f}%" in text
 
 
@@ -250,7 +250,7 @@ def test_html_in_english(small_db, tmp_path):
     page = out.read_text(encoding="utf-8")
     total = queries.kpis(small_db, "500101", "2023-01-01", "2023-12-31")["events"]["total"]
     assert "Grassroots governance report" in page
-    assert f"received {total} events" in page
+    assert f"had {total} events reported" in page
     assert 'lang="en"' in page
 
 
@@ -352,17 +352,84 @@ def test_summary_sentences_from_the_figures():
         "township",
     )
     assert sentences[0] == (
-        "荣昌区本期（2024-01-01至2024-12-31）共受理事件 12,345 件，办结 11,876 件，"
+        "荣昌区本期（2024-01-01至2024-12-31）共上报事件 12,345 件，办结 11,876 件，"
         "办结率 96.2%，较上期提高 1.3 个百分点。"
     )
     assert "与上期持平" in sentences[1]
     assert "1.2亿元" in sentences[3] and "较上年增长 20.0%" in sentences[3]
-    assert sentences[4] == "擂台比武：3 个街镇中，办结率最高的是乙镇（99.0%），最低的是甲镇（90.0%）。"
+    assert sentences[4] == "擂台比武：2 个街镇中，办结率最高的是乙镇（99.0%）；最低的是甲镇（90.0%）。"
+    assert sentences[5] == "另有 1 个街镇本期没有事件，未参与排名。"
+
+
+@pytest.mark.parametrize(
+    "rates, lang, expected",
+    [
+        (
+            [1.0, 1.0, 1.0, 1.0, 0.9, 0.8, 0.8],
+            "zh",
+            "擂台比武：7 个街镇中，办结率最高的是甲镇、乙镇等 4 个街镇，并列 100.0%；"
+            "最低的是己镇、庚镇，并列 80.0%。",
+        ),
+        (
+            [1.0, 1.0, 0.9],
+            "zh",
+            "擂台比武：3 个街镇中，办结率最高的是甲镇、乙镇，并列 100.0%；最低的是丙镇（90.0%）。",
+        ),
+        ([0.5, 0.5, 0.5], "zh", "擂台比武：3 个街镇的办结率均为 50.0%。"),
+        (
+            [1.0, 1.0, 1.0, 1.0, 0.9],
+            "en",
+            "League table: of 5 township units, the highest resolution rate is shared by 4 township units, "
+            "among them 甲镇, 乙镇 (100.0%); the lowest is 戊镇's (90.0%).",
+        ),
+    ],
+)
+def test_summary_says_every_tie(rates, lang, expected):
+    import pandas as pd
+
+    names = ["甲镇", "乙镇", "丙镇", "丁镇", "戊镇", "己镇", "庚镇"][: len(rates)]
+    # more events first within a tie, as in the ranking table
+    ranking = pd.DataFrame(
+        {"name": names, "total": range(100, 100 - len(rates), -1), "resolution_rate": rates}
+    )
+    sentences = report.summary(_kpis(10, 0.9), _kpis(10, 0.9), "荣昌区", ranking, "township", lang)
+    assert sentences[-1] == expected
+
+
+def test_summary_agrees_with_the_funnel_and_the_ranking_beside_it(demo_db):
+    """The summary counts what the funnel counts, with the funnel's words, and names a tie as one."""
+    from dashboard.labels import t
+
+    period = queries.default_period(demo_db)
+    districts = queries.children(demo_db, "50")["code"]
+    funnels = {c: queries.events_funnel(demo_db, c, period.start, period.end) for c in districts}
+    # a district where some events were reported but not yet accepted: 上报 and 受理 differ
+    code = next(c for c, f in funnels.items() if f["events"].iloc[0] != f["events"].iloc[1])
+    for region in (code, "50"):
+        model = report.build_report(demo_db, region, period.start, period.end)
+        [funnel] = [c.data for s in model["sections"] for c in s["charts"] if c.key == "funnel"]
+        counts = {
+            t(f"stage_{stage}"): events
+            for stage, events in zip(funnel["stage"], funnel["events"], strict=True)
+        }
+        said = re.findall(r"(上报|受理|办结)事件?\s*([\d,]+)\s*件", model["summary"][0])
+        assert said and {word for word, _ in said} <= set(counts)
+        assert all(int(number.replace(",", "")) == counts[word] for word, number in said), said
+
+        table = model["ranking"]["table"]
+        best = table[table["rank"] == 1]
+        sentence = next(s for s in model["summary"] if s.startswith("擂台比武"))
+        best_part = sentence.split("；")[0]
+        if len(best) > 1:
+            assert "并列" in best_part
+            assert f"等 {len(best)} 个" in best_part or all(n in best_part for n in best["name"])
+        for name in table.loc[table["rank"] != 1, "name"]:
+            assert name not in best_part.split("最高的是")[-1], name
 
 
 def test_summary_without_events_or_accounts():
     sentences = report.summary(_kpis(0, None, None), _kpis(0, None, None), "甲区", pd_empty(), None)
-    assert sentences[0] == "甲区本期（2024-01-01至2024-12-31）没有受理事件。"
+    assert sentences[0] == "甲区本期（2024-01-01至2024-12-31）没有上报事件。"
     assert sentences[-1] == "2024 年度没有村集体经济数据。"
 
 

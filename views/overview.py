@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, frame, maps, panels
-from dashboard import format as fmt
 from dashboard.cards import build_cards
 from dashboard.data import ask, ask_now
 from dashboard.downloads import chart_downloads, period_text
 from dashboard.filters import Filters, drill_to
 from dashboard.labels import enum_label, kpi_label, t
 from dashboard.queries import MAP_METRICS
+from dashboard.report import ranking_table
 
 filters: Filters = st.session_state["filters"]
 lang, principal = filters.lang, filters.principal
@@ -36,6 +36,34 @@ current, previous = ask(
 cards = build_cards(current, previous, lang, compare=filters.compare)
 panels.show_cards(cards, 6, largest_rem=2.2 if filters.kiosk else 1.9, border=False)
 st.caption(filters.compared_text(economy_year=previous["year"]))
+
+
+def league() -> None:
+    """擂台比武: on the wall the best and the worst; on the desk every child, sortable, a click drills."""
+    st.subheader(t("ranking", lang))
+    ranking = ask(principal, "ranking", filters.db, code, filters.start, filters.end)
+    if ranking.empty:
+        st.info(t("no_children", lang))
+        return
+    table = ranking_table(ranking)
+    if filters.kiosk:
+        panels.league_wall(table, lang)
+        return
+    # keyed by the region shown: the drilled page's table starts with nothing selected
+    picked = panels.league_table(table, lang, key=f"overview_ranking_{code}")
+    if picked:
+        drill_to(picked)
+        st.rerun()
+    chart_downloads(
+        principal,
+        charts.ranking_chart(ranking, "resolution_rate", lang),
+        table,
+        f"{region['name']} · {t('ranking', lang)}",
+        lang,
+        target=f"overview:{code}:ranking",
+        period=period_text(filters),
+    )
+
 
 map_column, middle_column, sheet_column = st.columns([1.3, 1.0, 1.05], gap="medium")
 compact = filters.kiosk
@@ -73,7 +101,7 @@ with map_column:
 with middle_column:
     st.subheader(t("trend", lang))
     trend = ask(principal, "event_trend", filters.db, code, filters.start, filters.end)
-    trend_figure = charts.trend_chart(trend, lang, height=250)
+    trend_figure = charts.trend_chart(trend, lang, height=200 if compact else 470)
     st.plotly_chart(trend_figure, key="overview_trend", config={"displayModeBar": False})
     if not filters.kiosk:
         chart_downloads(
@@ -85,61 +113,8 @@ with middle_column:
             target=f"overview:{code}:trend",
             period=period_text(filters),
         )
-    st.subheader(t("ranking", lang))
-    ranking = ask(principal, "ranking", filters.db, code, filters.start, filters.end)
-    if ranking.empty:
-        st.info(t("no_children", lang))
-    else:
-        table = ranking.sort_values("resolution_rate", ascending=False, na_position="last")
-        rate_columns = ["resolution_rate", "grassroots_rate", "satisfaction_rate"]
-        shown = table[["name", "total", *rate_columns]].rename(
-            columns={
-                "name": t("region", lang),
-                "total": kpi_label("total", lang),
-                **{c: kpi_label(c, lang) for c in rate_columns},
-            }
-        )
-
-        def highlight(column):
-            if column.name not in [kpi_label(c, lang) for c in rate_columns] or column.nunique() < 2:
-                return [""] * len(column)  # nothing to single out when all are equal
-            best, worst = column.max(), column.min()
-            return [
-                "background-color: rgba(52,211,153,0.35)"
-                if v == best
-                else "background-color: rgba(248,113,113,0.35)"
-                if v == worst
-                else ""
-                for v in column
-            ]
-
-        styled = shown.style.apply(highlight).format(
-            {kpi_label(c, lang): fmt.percent for c in rate_columns} | {kpi_label("total", lang): "{:,.0f}"},
-            na_rep="—",
-        )
-        selectable = {} if filters.kiosk else {"on_select": "rerun", "selection_mode": "single-row"}
-        event = st.dataframe(
-            styled,
-            hide_index=True,
-            height=map_height - 330,
-            key="overview_ranking",
-            width="stretch",
-            **selectable,
-        )
-        picked = event.selection.rows if not filters.kiosk and event and event.selection else []
-        if picked:
-            drill_to(str(table["code"].iloc[picked[0]]))
-            st.rerun()
-        if not filters.kiosk:
-            chart_downloads(
-                principal,
-                charts.ranking_chart(ranking, "resolution_rate", lang),
-                table,
-                f"{region['name']} · {t('ranking', lang)}",
-                lang,
-                target=f"overview:{code}:ranking",
-                period=period_text(filters),
-            )
+    if filters.kiosk:
+        league()
 
 # ------------------------------------------------------------------------------ event sheet
 with sheet_column:
@@ -149,7 +124,8 @@ with sheet_column:
     def event_sheet() -> None:
         sheet = ask_now(principal, "event_sheet", filters.db, code, filters.start, filters.end, limit=16)
         if sheet.empty:
-            st.info(t("no_events", lang))
+            # the sheet lists open events only: say whether there were none at all or none open
+            st.info(t("no_open_events", lang) if current["events"]["total"] else t("no_events", lang))
             return
         fresh = frame.fresh_events(
             filters.db,
@@ -176,3 +152,6 @@ with sheet_column:
         return f"{hours:.0f}{t('hours', lang)}"
 
     event_sheet()
+
+if not filters.kiosk:
+    league()
