@@ -20,11 +20,14 @@ if __name__ != "__main__":
     )
 else:
     from dashboard import auth, frame, params
-    from dashboard.filters import url_flags
+    from dashboard.filters import language, url_flags
     from dashboard.labels import t
     from pipelines.contract import CITY_CODE
 
-    lang, kiosk, rotate = url_flags()
+    # One language for the whole run, decided before anything is drawn: the page list, the tab title and
+    # every label of a run that follows a switch of language are all in the new one.
+    lang = language()
+    _, kiosk, _ = url_flags()
     st.set_page_config(
         page_title=t("app_title", lang),
         page_icon="🏙️",
@@ -89,6 +92,7 @@ else:
         if who.can(role) and (not city_only or who.scope == CITY_CODE):
             pages.append(st.Page(f"views/{name}.py", title=t(title, lang), icon=icon, url_path=name))
     navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
+    st.set_page_config(page_title=f"{navigation.title} · {t('app_name', lang)}")
 
     filters = frame.filters_or_stop(db)
     st.session_state["filters"] = filters

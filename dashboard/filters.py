@@ -91,6 +91,22 @@ def url_flags() -> tuple[str, bool, int | None]:
     return lang if lang in LANGS else "zh", params.read_flag("kiosk"), _int_param("rotate")
 
 
+def language() -> str:
+    """The language of this run, for everything the run draws: the sidebar switch once the session has
+    it (so a flip reaches the page list and the tab title, drawn before the switch, in the same run;
+    and a page change, which drops the URL's parameters, keeps it), else the URL's `lang`."""
+    chosen = st.session_state.get("lang_choice")
+    return chosen if chosen in LANGS else url_flags()[0]
+
+
+def _relabel_choices() -> None:
+    """Hand each keyed select box its own value again, so that it is drawn under the new language's label:
+    the browser keeps a select box's choice as its label, and would show the old one after a switch."""
+    state = st.session_state
+    for key in [key for key in state if key == "preset" or key.startswith(("region_", "page_"))]:
+        state[key] = state[key]
+
+
 def preset_period(preset: str, latest: dt.date) -> Period | None:
     """The dates of a period preset, counted back from the latest data day."""
     if preset == "preset_12m":
@@ -183,13 +199,17 @@ def shared_filters(db: Path) -> Filters:
     if principal is None:  # nobody signed in: the router shows the sign-in instead of any page
         st.stop()
     scope = principal.scope
-    lang, kiosk, rotate = url_flags()
+    _, kiosk, rotate = url_flags()
+    lang = language()
     latest = ask(principal, "default_period", db).end
     if not state.get("_seeded"):
         _seed_from_url(db, latest, scope)
     if "_drill_to" in state:
         _set_region_keys(state.pop("_drill_to"))
         state["_url_region"] = None
+    if state.get("_lang_drawn", lang) != lang:
+        _relabel_choices()
+    state["_lang_drawn"] = lang
 
     if kiosk:
         region = _param("region") or scope
@@ -199,14 +219,12 @@ def shared_filters(db: Path) -> Filters:
         compare = _param("compare") or COMPARE_MODES[0]
     else:
         with st.sidebar:
-            lang = (
-                st.segmented_control(
-                    t("language", state.get("lang_choice", "zh")),
-                    LANGS,
-                    format_func=lambda code: {"zh": "中文", "en": "English"}[code],
-                    key="lang_choice",
-                )
-                or "zh"
+            st.segmented_control(
+                t("language", lang),
+                LANGS,
+                format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+                key="lang_choice",
+                required=True,
             )
             st.markdown(f"**{t('region', lang)}**")
             region = _region_widgets(db, lang, principal)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard.data import DEFAULT_DB, ask, database_path
 from dashboard.filters import Filters, drill_to, shared_filters
-from dashboard.labels import t
+from dashboard.labels import enum_label, place_name, t
 from dashboard.queries import QueryError, publication
 from dashboard.text import literal
 
@@ -38,6 +38,28 @@ BASE_CSS = """
   .yp-right { margin-left: auto; color: #8aa4c2; font-size: 0.95rem; }
   .yp-crumbs { color: #8aa4c2; font-size: 0.95rem; }
   h3 { font-size: 1.15rem !important; padding: 0.2rem 0 0.3rem 0 !important; }
+  /* A label wraps between words, never inside one (Chinese still wraps between characters), and is never
+     cut short: the English names run longer than the Chinese, and take a second line instead. */
+  [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] div, [data-testid="stMetricLabel"] p {
+      white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+      height: auto !important; }
+  [data-testid="stMetricLabel"] p, [data-testid="stWidgetLabel"] p, [data-testid="stSidebarNav"] span,
+  [data-testid="stHeading"] *, [data-testid="stButtonGroup"] p, .yp-bar, .yp-crumbs {
+      word-break: normal !important; overflow-wrap: normal !important; hyphens: manual !important; }
+  /* The cards of a row as tall as the tallest, whose label took more lines: their values side by side. */
+  [data-testid="stColumn"]:has(> [data-testid="stVerticalBlock"] > [data-testid="stElementContainer"]
+      > [data-testid="stMetric"]) > [data-testid="stVerticalBlock"] { height: 100%; }
+  [data-testid="stElementContainer"]:has(> [data-testid="stMetric"]) { flex: 1 1 auto; }
+  [data-testid="stMetric"] { height: 100%; box-sizing: border-box; display: flex; flex-direction: column; }
+  [data-testid="stMetric"] > div { flex: 1 1 auto; display: flex; flex-direction: column; }
+  [data-testid="stMetricLabel"] { flex: 1 0 auto; align-items: flex-start; }
+  /* The help mark sits in the card's corner, not in a column of its own beside the label: the label keeps
+     the card's width for its longest word ("Satisfaction" in eight cards at 1440 px). */
+  [data-testid="stMetric"] { position: relative; }
+  [data-testid="stMetricLabel"]:has([data-testid="stTooltipIcon"]) { display: block !important;
+      padding-right: 10px; }
+  [data-testid="stMetricLabel"] > :has([data-testid="stTooltipIcon"]) { position: absolute; top: 10px;
+      right: 6px; }
 </style>
 """
 
@@ -195,7 +217,8 @@ def title_bar(filters: Filters, page_title: str, region_name: str, crumbs: str =
     )
     rotating = f" · {html.escape(t('rotating', lang))}" if filters.rotate else ""
     st.html(
-        f'<div class="yp-bar"><span class="yp-title">{html.escape(page_title)} · {html.escape(region_name)}</span>'
+        f'<div class="yp-bar"><span class="yp-title">{html.escape(page_title)} · '
+        f"{html.escape(place_name(region_name, lang))}</span>"
         f'<span class="yp-sub">{html.escape(filters.period_text())}{rotating}</span>{badge}'
         f'<span class="yp-right">{html.escape(t("published_at", lang))} {html.escape(published_text)}</span></div>'
         + (f'<div class="yp-crumbs">{html.escape(crumbs)}</div>' if crumbs else "")
@@ -203,14 +226,20 @@ def title_bar(filters: Filters, page_title: str, region_name: str, crumbs: str =
 
 
 def breadcrumb(filters: Filters, code: str) -> None:
-    """Buttons from the principal's scope down to the region (none above the scope); clicking one
-    climbs back up."""
+    """Buttons from the principal's scope down to the region (none above the scope), each with its level as
+    a tooltip; clicking one climbs back up."""
     path = ask(filters.principal, "ancestors", filters.db, code)
     if len(path) <= 1:
         return
     columns = st.columns(len(path) + 4, gap="small")
     for column, row in zip(columns, path.itertuples(), strict=False):
         is_current = row.code == code
-        if column.button(literal(row.name), key=f"crumb_{row.code}", disabled=is_current, type="tertiary"):
+        if column.button(
+            literal(place_name(row.name, filters.lang)),
+            key=f"crumb_{row.code}",
+            help=enum_label(row.level, filters.lang),
+            disabled=is_current,
+            type="tertiary",
+        ):
             drill_to(row.code)
             st.rerun()

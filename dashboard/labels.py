@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from pipelines.contract import COLLECTIVE_ECONOMY, EVENTS, HOUSING, LEVEL_LABELS, REGIONS, RESIDENTS, TAGS
+from pipelines.contract import (
+    CITY_NAME,
+    COLLECTIVE_ECONOMY,
+    EVENTS,
+    HOUSING,
+    LEVEL_LABELS,
+    REGIONS,
+    RESIDENTS,
+    TAGS,
+)
 
 LANGS = ("zh", "en")
+CITY_NAME_EN = "Chongqing"
 
 # KPI keys of SPEC section 6 with their fixed Chinese labels and English names.
 KPI_LABELS: dict[str, tuple[str, str]] = {
@@ -24,7 +34,7 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "median_hours_to_resolve": ("办结时长中位数(小时)", "Median hours to resolve"),
     "grassroots_rate": ("矛盾纠纷基层化解率", "Grassroots dispute resolution"),
     "satisfaction_rate": ("满意率", "Satisfaction rate"),
-    "overdue_open": ("超期未办结", "Overdue and open"),
+    "overdue_open": ("超期未办结", "Overdue open"),
     "villages": ("村集体经济组织数", "Villages reporting"),
     "operating_income": ("集体经营性收入", "Collective operating income"),
     "share_ge_50k": ("5万元以上村占比", "Villages ≥ ¥50k"),
@@ -47,7 +57,7 @@ UI: dict[str, tuple[str, str]] = {
     "overview": ("一屏总览", "Overview"),
     "population_page": ("人口", "Population"),
     "housing_page": ("房屋", "Housing"),
-    "events_page": ("事件", "Incidents"),
+    "events_page": ("事件", "Events"),
     "economy_page": ("集体经济", "Collective economy"),
     "report_page": ("报告", "Reports"),
     "load_page": ("数据导入", "Data import"),
@@ -183,7 +193,7 @@ UI: dict[str, tuple[str, str]] = {
     "metric_events": ("事件数", "Events"),
     "metric_resolution_rate": ("办结率", "Resolution rate"),
     "metric_density": ("人口密度", "Population density"),
-    "metric_overdue": ("超期未办结", "Overdue"),
+    "metric_overdue": ("超期未办结", "Overdue open"),
     "event_sheet": ("事件单（最新待办与超期）", "Event sheet (latest open and overdue)"),
     "new_mark": ("新", "New"),
     "trend": ("事件趋势与办结率", "Events and resolution rate"),
@@ -382,8 +392,8 @@ UI: dict[str, tuple[str, str]] = {
     "median_hours": ("中位数(小时)", "Median (h)"),
     "p90_hours": ("90分位(小时)", "90th percentile (h)"),
     "resolution_chain": ("矛盾纠纷化解层级", "Where disputes were resolved"),
-    "resolution_chain_of": ("化解层级", "Where they were resolved"),
-    "resolution_level": ("化解层级", "Resolved at"),
+    "resolution_chain_of": ("化解层级", "Resolution level"),
+    "resolution_level": ("化解层级", "Resolution level"),
     "level_open": ("未办结", "Open"),
     "cumulative_share": ("累计占比", "Cumulative share"),
     "within_community": ("小事不出社区", "Settled within the community"),
@@ -446,6 +456,8 @@ UI: dict[str, tuple[str, str]] = {
     "to_wan": ("经营性收入至(万元，不含)", "Income below (¥10k)"),
     "total_income": ("总收入(元)", "Total income (¥)"),
     "previous_operating_income": ("上年经营性收入(元)", "Previous year's operating income (¥)"),
+    # the browser tab: "<page> · <app name>"
+    "app_name": ("一屏", "Yiping"),
 }
 
 # What each change is measured against (SPEC section 6), and each KPI's definition for the cards' help.
@@ -629,6 +641,12 @@ def kpi_definition(key: str, lang: str = "zh") -> str:
     """What a KPI counts, in one sentence (SPEC section 6)."""
     zh, en = KPI_DEFINITIONS[key]
     return en if lang == "en" else zh
+
+
+def place_name(name: str, lang: str = "zh") -> str:
+    """A region's name as the page shows it: as recorded, except the city, whose English name is known
+    (no English names of the districts and below are shipped)."""
+    return CITY_NAME_EN if lang == "en" and name == CITY_NAME else name
 
 
 def level_label(level: str, lang: str = "zh") -> str:
