@@ -432,7 +432,7 @@ UI: dict[str, tuple[str, str]] = {
     "entity_type": ("经营主体", "Entity"),
     "operating_profit": ("经营收益(元)", "Operating profit (¥)"),
     "operating_income_yuan": ("经营性收入(元)", "Operating income (¥)"),
-    "previous_income_yuan": ("上年经营性收入(元)", "Previous year's income (¥)"),
+    "previous_income_yuan": ("上年经营性收入(元)", "Previous year's operating income (¥)"),
     "no_economy": (
         "此区域在该年度没有村集体经济数据。",
         "No collective-economy accounts for this region and year.",
@@ -449,7 +449,7 @@ UI: dict[str, tuple[str, str]] = {
     ),
     "age_start": ("起始年龄", "Age from"),
     "level": ("层级", "Level"),
-    "floating": ("流动人口", "Floating residents"),
+    "floating": ("流动人口数", "Floating residents"),
     "elderly": ("老年人口", "Elderly residents"),
     "vacant": ("空置房屋", "Vacant units"),
     "from_wan": ("经营性收入自(万元)", "Income from (¥10k)"),
