@@ -504,7 +504,10 @@ def load_table(
     raw = readers.register(con, path, table)
     params = {"salt": salt} if table.name == "residents" else None
     sql = staging.checked_sql(table, raw.view, today.year)
-    con.execute(f"create temp table checked_{table.name} as {sql}", params)
+    try:
+        con.execute(f"create temp table checked_{table.name} as {sql}", params)
+    except duckdb.Error as exc:
+        raise readers.reading_problem(raw, exc) or exc from None
     if table.name == "regions":
         _check_region_parents(con)
     con.execute(

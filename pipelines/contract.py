@@ -57,6 +57,10 @@ GRASSROOTS_LEVELS: tuple[str, ...] = ("grid", "community", "township")
 # A special-care count below this, in a unit smaller than a township, is shown as "<5".
 SUPPRESS_BELOW = 5
 
+# A time lies from the start of FIRST_YEAR to the end of next year (a due date may fall there):
+# others are typing errors (0001-01-01, 9999-12-31), and the last leaves no room for a period after it.
+FIRST_YEAR = 1900
+
 # Columns that carry personal data: dropped or hashed by the reader, never stored or shown.
 PERSONAL_COLUMNS: tuple[str, ...] = ("id_number", "name", "phone")
 # The one personal column read at all: staging turns it into a salted hash and drops it.
@@ -77,6 +81,8 @@ class Column:
     min_exclusive: bool = False
     personal: bool = False  # never stored; dropped or hashed by the reader
     note: str = ""
+    # an int that is a year, not beyond this one (as every column of type year)
+    not_in_future: bool = False
 
 
 @dataclass(frozen=True)
@@ -263,7 +269,7 @@ COLLECTIVE_ECONOMY = Table(
     key=("village_code", "year"),
     columns=(
         Column("village_code", "村代码", "code", required=True),
-        Column("year", "年度", "int", required=True, min=1949),
+        Column("year", "年度", "int", required=True, min=1949, not_in_future=True),
         Column("operating_income", "经营性收入", "float", required=True, min=0),
         Column("total_income", "总收入", "float", required=True, min=0),
         Column("operating_profit", "经营收益", "float", required=True),

@@ -16,6 +16,7 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,8 @@ class RawInput:
     ignored_columns: list[str] = field(default_factory=list)
     # Records the reader itself could not split into columns: (line, reason).
     unreadable_rows: list[tuple[int, str]] = field(default_factory=list)
+    # Whether the view reads the file when queried (Parquet) rather than data already read.
+    lazy: bool = False
 
     @property
     def file(self) -> str:
@@ -140,7 +143,7 @@ def _select_list(table: Table, mapping: dict[str, str], source_cast: str = "{}")
 
 
 def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) or GB18030; anything else cannot be read."""
+    """UTF-8 (with or without BOM) or GB18030, judged on the file's start; anything else cannot be read."""
     with path.open("rb") as fh:
         sample = fh.read(SNIFF_BYTES)
         more = fh.read(1) != b""
@@ -151,20 +154,112 @@ def detect_encoding(path: Path) -> str:
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InputFileError(path.name, "文件编码为 UTF-16，请另存为 UTF-8 或 GB18030 的 CSV")
     if b"\x00" in sample:
-        raise InputFileError(path.name, "不是文本文件（含有二进制内容），无法作为 CSV 读取")
+        raise InputFileError(path.name, _binary(_line_at(sample, sample.index(b"\x00"))))
     if more:  # do not judge by a multi-byte character cut at the end of the sample
         sample = sample[: sample.rfind(b"\n") + 1] or sample
+    failed = {}
     for encoding in ("utf-8", "gb18030"):
         try:
             sample.decode(encoding)
             return encoding
-        except UnicodeDecodeError:
-            continue
+        except UnicodeDecodeError as exc:
+            failed[encoding] = _line_at(sample, exc.start)
     from charset_normalizer import from_bytes
 
     guess = from_bytes(sample[:65536]).best()
-    named = f"（看起来是 {guess.encoding}）" if guess is not None else ""
-    raise InputFileError(path.name, f"无法识别文件编码{named}；支持 UTF-8、带 BOM 的 UTF-8 和 GB18030/GBK")
+    named = f"，看起来是 {guess.encoding}" if guess is not None else ""
+    raise InputFileError(
+        path.name,
+        f"无法识别文件编码（第 {failed['utf-8']} 行不是 UTF-8，第 {failed['gb18030']} 行不是 GB18030{named}）；"
+        "支持 UTF-8、带 BOM 的 UTF-8 和 GB18030/GBK",
+    )
+
+
+def _line_at(data: bytes, offset: int, first: int = 1) -> int:
+    """The line holding byte `offset` of `data`, whose first line is `first`."""
+    return first + data.count(b"\n", 0, offset)
+
+
+def _binary(line: int) -> str:
+    return f"不是文本文件（第 {line} 行含有 NUL 等二进制内容），无法作为 CSV 读取"
+
+
+def check_text(path: Path, encoding: str) -> None:
+    """Read the whole file as `encoding`, as its start was judged, and stop at the first line that is not.
+
+    The start decides the encoding; a file is read as one encoding only. A NUL byte or a line that
+    is not in that encoding further on stops the read, named by its line. A GB18030 file holding
+    lines that read as UTF-8 Chinese (two exports pasted into one file) would load them garbled:
+    it stops too, naming a line of each.
+    """
+    codec = "utf-8" if encoding.startswith("utf-8") else encoding
+    line, carry = 1, b""
+    lines_of = {}  # the first line read as UTF-8 and as GB18030, in a GB18030 file
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            data = carry + chunk
+            if chunk:  # whole lines only; a line longer than a chunk waits for the next
+                cut = data.rfind(b"\n") + 1
+                data, carry = data[:cut], data[cut:]
+            if data:
+                if b"\x00" in data:
+                    raise InputFileError(path.name, _binary(_line_at(data, data.index(b"\x00"), line)))
+                try:
+                    data.decode(codec)
+                except UnicodeDecodeError as exc:
+                    raise InputFileError(
+                        path.name,
+                        f"第 {_line_at(data, exc.start, line)} 行不是 {_ENCODING_NAMES[codec]} 编码，"
+                        f"而文件开头是：一个文件只能用一种编码，请整个另存为 UTF-8 或 GB18030",
+                    ) from None
+                if codec == "gb18030" and not data.isascii():
+                    # as UTF-8, a byte that is not becomes a lone surrogate: lines without one that hold
+                    # Chinese are the candidates, judged one by one
+                    as_utf8 = data.decode("utf-8", errors="surrogateescape")
+                    if "GB18030" not in lines_of and (other := _NOT_UTF8.search(as_utf8)):
+                        lines_of["GB18030"] = line + as_utf8.count("\n", 0, other.start())
+                    position = 0
+                    while "UTF-8" not in lines_of and (han := _HAN.search(as_utf8, position)):
+                        start = as_utf8.rfind("\n", 0, han.start()) + 1
+                        end = as_utf8.find("\n", han.end())
+                        candidate = as_utf8[start : end if end >= 0 else None]
+                        if not _NOT_UTF8.search(candidate) and _reads_as_utf8(candidate.encode("utf-8")):
+                            lines_of["UTF-8"] = line + as_utf8.count("\n", 0, start)
+                        position = end if end >= 0 else len(as_utf8)
+                    if len(lines_of) == 2:
+                        raise InputFileError(
+                            path.name,
+                            f"文件混用了两种编码（第 {lines_of['UTF-8']} 行是 UTF-8，第 {lines_of['GB18030']} 行是 "
+                            "GB18030）：请整个另存为 UTF-8 或 GB18030",
+                        )
+                line += data.count(b"\n")
+            if not chunk:
+                return
+
+
+_ENCODING_NAMES = {"utf-8": "UTF-8", "gb18030": "GB18030"}
+
+
+def _reads_as_utf8(text: bytes) -> bool:
+    """Whether a line of a GB18030 file is really UTF-8: it decodes as UTF-8 into Chinese, and into
+    more common characters (those of GB2312) than it does as GB18030. Short GB18030 text can happen
+    to be valid UTF-8 too (女 is the bytes of Ů), but then it decodes into rare characters."""
+    try:
+        as_utf8 = text.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return bool(_HAN.search(as_utf8)) and _common_chinese(as_utf8) > _common_chinese(text.decode("gb18030"))
+
+
+_HAN = re.compile("[\u4e00-\u9fff]")
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def _common_chinese(text: str) -> int:
+    """Characters beyond ASCII that GB2312, the common set of simplified Chinese, holds."""
+    wide = "".join(ch for ch in text if not ch.isascii())
+    return len(wide.encode("gb2312", errors="ignore")) // 2
 
 
 def _read_csv_arrow(path: Path, encoding: str, use_threads: bool, header: list[str]) -> tuple[pa.Table, list]:
@@ -193,16 +288,21 @@ def _read_csv_arrow(path: Path, encoding: str, use_threads: bool, header: list[s
 
 def _register_csv(con: duckdb.DuckDBPyConnection, path: Path, table: Table) -> RawInput:
     encoding = detect_encoding(path)
+    check_text(path, encoding)
     try:
         with path.open(encoding=encoding, newline="") as fh:
             header = next(csv.reader(fh), [])
+            header_only = not fh.read(1)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InputFileError(path.name, f"无法读取表头：{_short(exc)}") from None
     mapping, ignored = map_header(table, path.name, header)
     kept = {c.name for c in table.columns_read}
     wanted = [source for source, column in mapping.items() if column in kept]
     try:
-        data, invalid = _read_csv_arrow(path, encoding, use_threads=True, header=header)
+        if header_only:  # Arrow cannot split a header that no line break ends
+            data, invalid = pa.table({name: pa.array([], pa.string()) for name in wanted}), []
+        else:
+            data, invalid = _read_csv_arrow(path, encoding, use_threads=True, header=header)
         if invalid and any(row.number is None for row in invalid):
             data, invalid = _read_csv_arrow(path, encoding, use_threads=False, header=header)
     except UnicodeDecodeError as exc:
@@ -347,7 +447,18 @@ def used_extent(path: Path) -> tuple[int, int]:
 def _check_sheet_size(path: Path) -> None:
     try:
         rows, columns = used_extent(path)
-    except (zipfile.BadZipFile, KeyError, StopIteration, ValueError, ET.ParseError, OSError):
+    except (
+        zipfile.BadZipFile,
+        zlib.error,  # a damaged compressed part: zipfile passes it on as it is
+        EOFError,
+        NotImplementedError,  # a compression method zipfile lacks
+        RuntimeError,  # an encrypted part
+        KeyError,
+        StopIteration,
+        ValueError,
+        ET.ParseError,
+        OSError,
+    ):
         return  # not a readable workbook: the reader itself says what is wrong with it
     if columns > EXCEL_MAX_COLUMNS or rows * columns > EXCEL_MAX_CELLS:
         raise InputFileError(
@@ -424,9 +535,31 @@ def _register_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: Table) 
     if zoned:
         local = ", ".join(f"timezone('{LOCAL_TIME_ZONE}', {_quote(n)}) as {_quote(n)}" for n in zoned)
         source = f"(select * replace ({local}) from {source})"
-    con.execute(
-        f"create or replace temp view raw_{table.name} as "
-        f"select file_row_number + 2 as _line, {select} "
-        f"from {source}"
+    raw = RawInput(table, path, f"raw_{table.name}", None, ignored, lazy=True)
+    try:
+        con.execute(
+            f"create or replace temp view raw_{table.name} as "
+            f"select file_row_number + 2 as _line, {select} "
+            f"from {source}"
+        )
+    except duckdb.Error as exc:
+        raise reading_problem(raw, exc) or exc from None
+    return raw
+
+
+def reading_problem(raw: RawInput, exc: duckdb.Error) -> InputFileError | None:
+    """The file's problem when DuckDB failed while reading a file it reads itself (Parquet), else None.
+
+    A damaged Parquet file shows only when its pages are read, by the first query over the view;
+    running out of memory or disk is no fault of the file.
+    """
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if (
+        not raw.lazy
+        or isinstance(exc, duckdb.OutOfMemoryException | duckdb.InterruptException)
+        or "No space left on device" in text
+    ):
+        return None
+    return InputFileError(
+        raw.file, f"文件内容无法读取（文件可能已损坏）：{text.replace(str(raw.path), raw.file)[:200]}"
     )
-    return RawInput(table, path, f"raw_{table.name}", None, ignored)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pipelines.contract import (
     CITY_CODE,
+    FIRST_YEAR,
     KINDS_BY_LEVEL,
     LEVELS,
     PARENT_LEVEL,
@@ -135,8 +136,16 @@ def column_problems(column: Column, this_year: int) -> list[Rule]:
         reason = enum_reason(column) if column.type == "enum" else TYPE_REASONS[column.type]
         rules.append(Rule(column.name, f"{raw} is not null and {typed} is null", _lit(reason)))
     upper = column.max
-    if column.type == "year":
+    if column.type == "year" or column.not_in_future:
         upper = this_year if upper is None else min(upper, this_year)
+    if column.type == "timestamp":
+        rules.append(
+            Rule(
+                column.name,
+                f"not ({typed} >= timestamp '{FIRST_YEAR}-01-01' and {typed} < timestamp '{this_year + 2}-01-01')",
+                _lit(f"应在 {FIRST_YEAR} 年至 {this_year + 1} 年之间"),
+            )
+        )
     if column.min is not None:
         op, word = (">", "大于") if column.min_exclusive else (">=", "不小于")
         rules.append(

@@ -84,13 +84,18 @@ def problems_of(names: list[str]) -> list[str]:
     return found
 
 
-def progress_bar(text: str):
+@contextmanager
+def progress_bar(text: str) -> Iterator:
+    """A bar that shows a load's progress while it runs and goes when it ends, whether done or failed."""
     bar = st.progress(0.0, text=text)
 
     def show(message: str, fraction: float) -> None:
         bar.progress(min(1.0, max(0.0, fraction)), text=f"{text} {message}")
 
-    return show
+    try:
+        yield show
+    finally:
+        bar.empty()
 
 
 if not uploads:
@@ -111,10 +116,8 @@ if st.button(t("load_dry_run", lang), key="load_dry_run", type="secondary"):
     warnings: list[str] = []
     st.session_state.pop("load_result", None)
     try:
-        with uploaded_folder(uploads) as folder:
-            result = dry_run(
-                folder, filters.db, warn=warnings.append, progress=progress_bar(t("load_dry_running", lang))
-            )
+        with uploaded_folder(uploads) as folder, progress_bar(t("load_dry_running", lang)) as progress:
+            result = dry_run(folder, filters.db, warn=warnings.append, progress=progress)
         st.session_state["load_result"] = (signature, result, warnings)
     except BuildError as exc:
         st.error(literal(t("load_dry_failed", lang) + str(exc)))
@@ -171,13 +174,13 @@ if st.button(t("load_publish", lang), key="load_publish", type="primary"):
     outcome = "failed"
     with st.status(t("load_publishing", lang), expanded=True) as status:
         try:
-            with uploaded_folder(uploads) as folder:
+            with uploaded_folder(uploads) as folder, progress_bar(t("load_publishing", lang)) as progress:
                 publish(
                     folder,
                     filters.db,
                     allow_shrink=allow_shrink,
                     warn=lambda message: None,  # the dry run has shown them
-                    progress=progress_bar(t("load_publishing", lang)),
+                    progress=progress,
                 )
             outcome = "ok"
         except BuildError as exc:
