@@ -223,9 +223,17 @@ def _change_phrase(kind: str, current: float | None, previous: float | None, bas
 
 
 def summary(
-    current: dict, previous: dict, name: str, ranking: pd.DataFrame, child_level: str | None, lang: str = "zh"
+    current: dict,
+    previous: dict,
+    name: str,
+    ranking: pd.DataFrame,
+    child_level: str | None,
+    lang: str = "zh",
+    compare: str = "yoy",
 ) -> list[str]:
-    """The written summary: sentences made from the same figures as the KPI table."""
+    """The written summary: sentences made from the same figures as the KPI table, changes named by what
+    they compare with (去年同期 for `yoy`, 上期 for `prev`)."""
+    basis = f"basis_{compare}"
     events, before = current["events"], previous["events"]
     sentences = []
     if events["total"]:
@@ -238,7 +246,7 @@ def summary(
                 resolved=figure_text("count", events["resolved"]),
                 rate=fmt.percent(events["resolution_rate"]),
                 change=_change_phrase(
-                    "rate", events["resolution_rate"], before["resolution_rate"], "basis_period", lang
+                    "rate", events["resolution_rate"], before["resolution_rate"], basis, lang
                 ),
             )
         )
@@ -248,7 +256,7 @@ def summary(
                 hours=figure_text("hours", events["median_hours_to_resolve"]),
                 grassroots=fmt.percent(events["grassroots_rate"]),
                 change=_change_phrase(
-                    "rate", events["grassroots_rate"], before["grassroots_rate"], "basis_period", lang
+                    "rate", events["grassroots_rate"], before["grassroots_rate"], basis, lang
                 ),
                 satisfaction=fmt.percent(events["satisfaction_rate"]),
                 overdue=figure_text("count", events["overdue_open"]),
@@ -586,7 +594,7 @@ def build_report(
         "kpis": current,
         "previous_kpis": previous,
         "kpi_rows": kpi_rows(current, previous, lang, small_unit=ctx.small_unit, care_texts=care_texts),
-        "summary": summary(current, previous, name, ranking, child_level, lang),
+        "summary": summary(current, previous, name, ranking, child_level, lang, compare),
         "sections": sections,
         "map": map_chart,
         "ranking": {

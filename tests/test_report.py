@@ -195,14 +195,14 @@ def test_pdf_numbers_are_those_of_kpis(district_pdf, demo_db):
     assert f"办结率 {events['resolution_rate'] * 100:.1f}%" in text
 
 
-def test_pdf_summary_names_the_change_against_the_previous_period(district_pdf, demo_db):
+def test_pdf_summary_names_the_change_against_the_same_dates_a_year_earlier(district_pdf, demo_db):
     current, previous = queries.kpis_with_previous(demo_db, DISTRICT, *PERIOD)
     points = round((current["events"]["resolution_rate"] - previous["events"]["resolution_rate"]) * 100, 1)
     text = " ".join(_pdf_text(district_pdf).split())
     phrase = (
-        "与上期持平"
+        "与去年同期持平"
         if points == 0
-        else f"较上期{'提高' if points > 0 else '下降'} {abs(points):.1f} 个百分点"
+        else f"较去年同期{'提高' if points > 0 else '下降'} {abs(points):.1f} 个百分点"
     )
     assert phrase in text.replace("个 百分点", "个百分点")
 
@@ -353,12 +353,17 @@ def test_summary_sentences_from_the_figures():
     )
     assert sentences[0] == (
         "荣昌区本期（2024-01-01至2024-12-31）共上报事件 12,345 件，办结 11,876 件，"
-        "办结率 96.2%，较上期提高 1.3 个百分点。"
+        "办结率 96.2%，较去年同期提高 1.3 个百分点。"
     )
-    assert "与上期持平" in sentences[1]
+    assert "与去年同期持平" in sentences[1]
     assert "1.2亿元" in sentences[3] and "较上年增长 20.0%" in sentences[3]
     assert sentences[4] == "擂台比武：2 个街镇中，办结率最高的是乙镇（99.0%）；最低的是甲镇（90.0%）。"
     assert sentences[5] == "另有 1 个街镇本期没有事件，未参与排名。"
+    before = _kpis(11000, 0.949, income=1.0e8, villages=290)
+    against_previous = report.summary(
+        _kpis(12345, 0.962), before, "荣昌区", ranking, "township", compare="prev"
+    )
+    assert against_previous[0].endswith("办结率 96.2%，较上期提高 1.3 个百分点。")
 
 
 @pytest.mark.parametrize(
