@@ -20,7 +20,7 @@ from dashboard.downloads import chart_downloads, may_download, period_text
 from dashboard.filters import Filters, drill_to, page_choice
 from dashboard.labels import KPI_LABELS, enum_label, kpi_label, t
 from dashboard.queries import SUPPRESSED_TEXT, WITHHELD_TEXT
-from dashboard.report import RANKING_RATES
+from dashboard.report import RANKING_RATES, rank_text, tied_ranks
 
 CardSpec = tuple[tuple[str, str, str, int], ...]
 # More than six cards in a row: smaller type, so that the fixed Chinese labels fit.
@@ -245,19 +245,6 @@ LEAGUE_ROW_PX = 35  # Streamlit's row height, also that of the header
 LEAGUE_MAX_ROWS = 20  # beyond this the table scrolls within itself
 LEAGUE_RANK_PX = 80  # wide enough for a shared rank, "12 并列"
 WALL_GROUP = 5  # the wall shows the best and the worst this many
-
-
-def tied_ranks(ranks: pd.Series) -> set[int]:
-    """The ranks that more than one region holds."""
-    counts = ranks.dropna().astype(int).value_counts()
-    return set(counts[counts > 1].index)
-
-
-def rank_text(rank: object, tied: set[int], lang: str) -> str:
-    """A competition rank as shown: "—" when unranked, a shared rank marked (1 并列 / 1=)."""
-    if rank is None or pd.isna(rank):
-        return "—"
-    return t("rank_tied", lang).format(rank=int(rank)) if int(rank) in tied else str(int(rank))
 
 
 def _extremes(column: pd.Series) -> list[str]:

@@ -518,6 +518,19 @@ def ranking_table(ranking: pd.DataFrame) -> pd.DataFrame:
     return ordered.assign(rank=ranks)[["rank", "code", "name", "total", *RANKING_RATES]]
 
 
+def tied_ranks(ranks: pd.Series) -> set[int]:
+    """The ranks that more than one region holds."""
+    counts = ranks.dropna().astype(int).value_counts()
+    return set(counts[counts > 1].index)
+
+
+def rank_text(rank: object, tied: set[int], lang: str) -> str:
+    """A competition rank as shown: "—" when unranked, a shared rank marked (1 并列 / 1=)."""
+    if rank is None or pd.isna(rank):
+        return "—"
+    return t("rank_tied", lang).format(rank=int(rank)) if int(rank) in tied else str(int(rank))
+
+
 def build_report(
     db: str | os.PathLike,
     region: str,
@@ -640,8 +653,9 @@ def _chart_svg(chart: Chart) -> str:
     return svg
 
 
-def _ranking_rows(table: pd.DataFrame) -> list[dict]:
+def _ranking_rows(table: pd.DataFrame, lang: str) -> list[dict]:
     rows = []
+    tied = tied_ranks(table["rank"]) if len(table) else set()
     rated_rows = (
         [n for n, rate in enumerate(table["resolution_rate"]) if pd.notna(rate)] if len(table) else []
     )
@@ -649,7 +663,7 @@ def _ranking_rows(table: pd.DataFrame) -> list[dict]:
     for number, row in enumerate(table.itertuples(index=False)):
         rows.append(
             {
-                "rank": "—" if pd.isna(row.rank) else int(row.rank),
+                "rank": rank_text(row.rank, tied, lang),
                 "name": row.name,
                 "code": row.code,
                 "total": figure_text("count", row.total),
@@ -721,7 +735,7 @@ def render_html(model: dict) -> str:
         words=words,
         sections=sections,
         map={"title": model["map"].title, "svg": sources[model["map"]]},
-        ranking_rows=_ranking_rows(model["ranking"]["table"]),
+        ranking_rows=_ranking_rows(model["ranking"]["table"], lang),
         ranking_headers=[export.column_label(c, lang) for c in ("total", *RANKING_RATES)],
     )
 
