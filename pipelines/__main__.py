@@ -107,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--year", type=int)
     report.add_argument("--out", type=Path, required=True, help="FILE.pdf, FILE.html or FILE.xlsx")
     report.add_argument("--lang", choices=("zh", "en"), default="zh")
+    report.add_argument(
+        "--compare",
+        choices=("yoy", "prev"),
+        default="yoy",
+        help="changes against the same dates a year earlier (yoy, 同比) or the period just before (prev, 环比)",
+    )
 
     _account_commands(commands)
     return parser
@@ -286,7 +292,14 @@ def _report(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         path = write_report(
-            args.db, args.region, args.start, args.end, args.out, year=args.year, lang=args.lang
+            args.db,
+            args.region,
+            args.start,
+            args.end,
+            args.out,
+            year=args.year,
+            lang=args.lang,
+            compare=args.compare,
         )
     except (ReportError, QueryError, ExportError) as exc:
         if getattr(exc, "usage", False):

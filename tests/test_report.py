@@ -470,6 +470,16 @@ def test_command_writes_excel(small_db, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["甲区.xlsx"]
 
 
+def test_command_compares_with_the_period_just_before_on_request(small_db, tmp_path):
+    out = tmp_path / "r.html"
+    args = ["--db", str(small_db), "--region", "500101", "--from", "2023-07-01", "--to", "2023-12-31"]
+    result = run_cli("report", *args, "--compare", "prev", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text(encoding="utf-8")))
+    assert "2022-12-29 至 2023-06-30（环比）" in page
+    assert run_cli("report", *args, "--compare", "mom", "--out", str(out)).returncode == 2
+
+
 @pytest.mark.parametrize(
     ("region", "start", "end", "out", "code", "message"),
     [
