@@ -133,12 +133,13 @@ def _increment_from_input(events: Path, regions: list[str], number: int, out: Pa
 
 # JavaScript in each page: record when its cards first show `expected`.
 _VALUES = "[...document.querySelectorAll('[data-testid=\"stMetricValue\"]')].map(e => e.innerText.trim())"
-JS_EXPECT = f"""(expected) => {{
+_LOAD = "document.querySelector('.yp-right')?.dataset.load"
+JS_EXPECT = f"""([load, expected]) => {{
     window.__liveSeen = null;
     if (window.__liveTimer) clearInterval(window.__liveTimer);
     window.__liveTimer = setInterval(() => {{
         const values = {_VALUES};
-        if (window.__liveSeen === null && values.length === expected.length
+        if (window.__liveSeen === null && {_LOAD} === String(load) && values.length === expected.length
             && values.every((v, i) => v === expected[i])) {{
             window.__liveSeen = Date.now();
         }}
@@ -255,9 +256,10 @@ def _follow(db: Path, events: Path, work: Path, section: Section) -> dict:
                     os.replace(staging / name, folder / "incoming" / name)
                     published = _wait_published(folder, name, FOLLOW_TIMEOUT_S)
                     published_s = time.time() - arrived
+                    load = _load_number(live_db)
                     expected = {code: _expected_cards(live_db, code) for code in regions}
                     for code, page in pages.items():
-                        page.evaluate(JS_EXPECT, expected[code])
+                        page.evaluate(JS_EXPECT, [load, expected[code]])
                     deadline = time.monotonic() + FOLLOW_TIMEOUT_S
                     for code, page in pages.items():
                         seen = None
@@ -311,11 +313,21 @@ def _follow(db: Path, events: Path, work: Path, section: Section) -> dict:
         f"{PAGES} pages on one Chromium (background timer throttling off), each refreshing on the app's "
         f"timer (YIPING_REFRESH_SECONDS, default 10 s); an increment of {PER_REGION} new events per shown "
         f"region every {EVERY_S:g} s into `watch --interval 1`; times run from the rename into incoming/ "
-        "to the moment the page's cards equal the new publish's figures."
+        "to the moment the page shows the new publish (its title bar's data-load) with the cards of its figures."
     )
     if errors:
         section.notes.append("errors shown: " + " | ".join(errors[:5]))
     return {"regions": regions, "times_s": times, "ingests": ingests, "errors": errors}
+
+
+def _load_number(db: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return int(con.execute("select load_number from build_info").fetchone()[0])
+    finally:
+        con.close()
 
 
 def _wait_published(folder: Path, name: str, timeout_s: float) -> str:

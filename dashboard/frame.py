@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import numbers
 import os
 import tempfile
 import threading
@@ -216,11 +217,15 @@ def title_bar(filters: Filters, page_title: str, region_name: str, crumbs: str =
         f'<span class="yp-badge">{html.escape(t("demo_data", lang))}</span>' if info.get("is_demo") else ""
     )
     rotating = f" · {html.escape(t('rotating', lang))}" if filters.rotate else ""
+    load_number = info.get("load_number")
+    load_number = int(load_number) if isinstance(load_number, numbers.Integral) else 0
     st.html(
         f'<div class="yp-bar"><span class="yp-title">{html.escape(page_title)} · '
         f"{html.escape(place_name(region_name, lang))}</span>"
         f'<span class="yp-sub">{html.escape(filters.period_text())}{rotating}</span>{badge}'
-        f'<span class="yp-right">{html.escape(t("published_at", lang))} {html.escape(published_text)}</span></div>'
+        # data-load: the publish the page shows, for whoever must know it is current (the live benchmark)
+        f'<span class="yp-right" data-load="{load_number}">'
+        f"{html.escape(t('published_at', lang))} {html.escape(published_text)}</span></div>"
         + (f'<div class="yp-crumbs">{html.escape(crumbs)}</div>' if crumbs else "")
     )
 
