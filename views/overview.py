@@ -80,6 +80,7 @@ with map_column:
             default="events",
             key="overview_map_metric",
             label_visibility="collapsed",
+            wrap=True,  # English names are longer: the last choice wraps instead of hiding off the edge
         )
         or "events"
     )
@@ -101,7 +102,7 @@ with map_column:
 with middle_column:
     st.subheader(t("trend", lang))
     trend = ask(principal, "event_trend", filters.db, code, filters.start, filters.end)
-    trend_figure = charts.trend_chart(trend, lang, height=200 if compact else 470)
+    trend_figure = charts.trend_chart(trend, lang, height=170 if compact else 470)
     st.plotly_chart(trend_figure, key="overview_trend", config={"displayModeBar": False})
     if not filters.kiosk:
         chart_downloads(
