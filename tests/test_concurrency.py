@@ -85,8 +85,11 @@ def read_while_publishing(db: str, final_load: int, ready, stop, results) -> Non
             time.sleep(PAUSE_S)
             if stop.is_set():
                 deadline = deadline or time.monotonic() + WAIT_S
+                # done after a whole round at the last publish: one begun before it and ended after it
+                # saw the last publish only in its snapshot
+                last = reads[-1] if reads else None
                 if (
-                    reads and reads[-1]["snapshot"]["load_number"] == final_load
+                    last and last["load"] == final_load and last["snapshot"]["load_number"] == final_load
                 ) or time.monotonic() > deadline:
                     break
     finally:
