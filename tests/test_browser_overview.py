@@ -187,8 +187,16 @@ def cell(grid, role: str, text: str):
     return grid.locator(f'[role="{role}"]').filter(has_text=re.compile(f"^{re.escape(text)}$"))
 
 
+SCRIPT_IDLE = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')"
+    " === 'notRunning'"
+)
+
+
 def ranking_grid(page):
-    """The ranking's table (the one with a rank column), scrolled into view."""
+    """The ranking's table (the one with a rank column), scrolled into view once the page's script is
+    done: while it runs, the table of the page before may still be there, to be replaced."""
+    page.wait_for_function(SCRIPT_IDLE, timeout=60_000)
     grid = page.locator('[data-testid="stDataFrame"]').filter(has=cell(page, "columnheader", t("rank")))
     expect(grid).to_be_attached(timeout=30_000)
     grid.scroll_into_view_if_needed()
