@@ -56,9 +56,9 @@ def page_start(title_key: str) -> tuple[Filters, str, dict]:
     return filters, code, region
 
 
-def kpi_row(filters: Filters, code: str, spec: CardSpec) -> tuple[dict, dict]:
-    """The page's KPI cards, from the same KPI object as the overview and the `kpi` command."""
-    current, previous = ask(
+def compared_kpis(filters: Filters, code: str) -> tuple[dict, dict]:
+    """The KPI object of the view and that of the period it is compared with, as the filters say."""
+    return ask(
         filters.principal,
         "kpis_with_previous",
         filters.db,
@@ -68,6 +68,11 @@ def kpi_row(filters: Filters, code: str, spec: CardSpec) -> tuple[dict, dict]:
         year=filters.year,
         compare=filters.compare,
     )
+
+
+def kpi_row(filters: Filters, code: str, spec: CardSpec) -> tuple[dict, dict]:
+    """The page's KPI cards, from the same KPI object as the overview and the `kpi` command."""
+    current, previous = compared_kpis(filters, code)
     compact = len(spec) > 6
     if compact:
         st.html(COMPACT_CARDS_CSS)

@@ -23,16 +23,7 @@ region = ask(principal, "region", filters.db, code)
 frame.title_bar(filters, t("overview", lang), region["name"])
 
 # ------------------------------------------------------------------------------------ KPIs
-current, previous = ask(
-    principal,
-    "kpis_with_previous",
-    filters.db,
-    code,
-    filters.start,
-    filters.end,
-    year=filters.year,
-    compare=filters.compare,
-)
+current, previous = panels.compared_kpis(filters, code)
 cards = build_cards(current, previous, lang, compare=filters.compare)
 panels.show_cards(cards, 6, largest_rem=2.2 if filters.kiosk else 1.9, border=False)
 st.caption(filters.compared_text(economy_year=previous["year"]))
