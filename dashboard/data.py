@@ -57,7 +57,3 @@ def ask(principal: Principal | None, name: str, *args: Any, **kwargs: Any) -> An
         tuple(sorted(kwargs.items())),
     )
 
-
-def ask_now(principal: Principal | None, name: str, *args: Any, **kwargs: Any) -> Any:
-    """Like `ask`, read afresh: for the parts of a page that refresh themselves."""
-    return gate.ask_within(_scope_of(principal), name, *args, **kwargs)
