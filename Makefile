@@ -9,6 +9,8 @@ SCALE ?= 0.02
 DEMO_DIR ?= data/demo
 DB ?= data/yiping.duckdb
 PYTEST_ARGS ?=
+# Test processes; each module runs whole in one of them, sharing its servers.
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 .PHONY: run test lint bench clean install install-dev system-deps
@@ -17,7 +19,7 @@ run: install $(DB)
 	YIPING_DB=$(DB) $(BIN)/streamlit run app.py
 
 test: install-dev system-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
