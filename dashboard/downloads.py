@@ -68,7 +68,7 @@ def audited(make: Callable[[], bytes], principal: Principal, target: str) -> Cal
 
 def chart_downloads(
     principal: Principal | None,
-    fig: go.Figure,
+    fig: go.Figure | Callable[[], go.Figure],
     data: pd.DataFrame,
     name: str,
     lang: str = "zh",
@@ -79,7 +79,8 @@ def chart_downloads(
 ) -> None:
     """A compact 下载 popover: PNG for the wall (1920 px wide), PNG for print (300 dpi), SVG, CSV, Excel.
 
-    fig: the figure as the page draws it. data: the frame behind it; with `readable`, query column
+    fig: the figure as the page draws it, or what makes it when a file is asked for (a chart the page
+    does not draw costs nothing until then). data: the frame behind it; with `readable`, query column
     names become labels and enumerated codes their names (else it is a `charts.data_table`). name: the
     region and the chart's title, used for the file names and as the image's and the sheet's title.
     period: the period line (`period_text`) under the image's title and on the sheet. key: a unique key
@@ -95,7 +96,9 @@ def chart_downloads(
     caption = [line for line in (name, period) if line]
 
     def image(fmt: str, preset: str):
-        return lambda: export.figure_image(fig, fmt, preset, title=name, subtitle=period)
+        return lambda: export.figure_image(
+            fig() if callable(fig) else fig, fmt, preset, title=name, subtitle=period
+        )
 
     buttons = (
         ("png_wall", t("download_png_wall", lang), image("png", "wall"), f"{stem}_1920.png", "image/png"),

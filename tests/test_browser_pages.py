@@ -235,6 +235,22 @@ def test_every_chart_has_a_download_menu(name, demo_db, streamlit_server, page):
     assert charts >= 1 and (menus == charts or name == "overview" and menus == charts + 1), (charts, menus)
 
 
+def test_the_overview_ranking_chart_is_drawn_for_its_download(demo_db, streamlit_server, page):
+    """The page shows the ranking as a table; the chart made for its download names the children."""
+    base = streamlit_server(demo_db)
+    page.goto(f"{base}/?region=500153")
+    settle_charts(page)
+    menu = page.locator('[data-testid="stPopover"]').filter(has_text=t("download")).last
+    menu.locator("button").click(timeout=120_000)
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name=t("download_svg")).click()
+    assert download.value.suggested_filename == f"荣昌区_{t('ranking')}.svg"
+    svg = Path(download.value.path()).read_text(encoding="utf-8")
+    children = queries.children(demo_db, "500153")
+    assert svg.startswith("<svg") or "<svg" in svg[:500]
+    assert sum(name in svg for name in children["name"]) >= min(5, len(children))
+
+
 def test_a_chart_of_the_events_page_downloads_as_a_labelled_workbook(demo_db, streamlit_server, page):
     base = streamlit_server(demo_db)
     page.goto(f"{base}/events?region=500153&from=2024-01-01&to=2024-12-31")

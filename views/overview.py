@@ -50,7 +50,7 @@ def league() -> None:
         st.rerun()
     chart_downloads(
         principal,
-        charts.ranking_chart(ranking, "resolution_rate", lang),
+        lambda: charts.ranking_chart(ranking, "resolution_rate", lang),  # drawn only for a download
         table,
         f"{region['name']} · {t('ranking', lang)}",
         lang,
