@@ -47,6 +47,7 @@ else:
     db = frame.ensure_database(lang)
     if db is None:
         st.stop()
+    frame.pin_publication(db)
     if who is None:
         # No account exists yet: demo data stays open, marked so; real data waits for the first admin.
         if not auth.is_demo(db):

@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.access import Principal
-from dashboard.queries import gate, publication
+from dashboard.queries import gate, read_publication
 
 DEFAULT_DB = Path("data/yiping.duckdb")
 
@@ -52,8 +52,7 @@ def ask(principal: Principal | None, name: str, *args: Any, **kwargs: Any) -> An
     return _cached(
         scope,
         name,
-        publication(db),
+        read_publication(db),  # the publish this run reads: one for the whole page
         tuple(str(a) if isinstance(a, Path) else a for a in args),
         tuple(sorted(kwargs.items())),
     )
-

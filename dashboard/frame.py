@@ -15,7 +15,7 @@ import streamlit as st
 from dashboard.data import DEFAULT_DB, ask, database_path
 from dashboard.filters import Filters, drill_to, shared_filters
 from dashboard.labels import enum_label, place_name, t
-from dashboard.queries import QueryError, publication
+from dashboard.queries import QueryError, pin, publication, read_publication
 from dashboard.text import literal
 
 DEMO_SCALE = 0.02
@@ -125,9 +125,18 @@ def filters_or_stop(db: Path) -> Filters:
         raise
 
 
+def pin_publication(db: Path) -> None:
+    """The whole run reads the publish that is current as it starts: a publish landing while the page is
+    drawn shows in the next run (which the watcher starts), never in half of this one."""
+    try:
+        st.session_state["_publication"] = pin(db)
+    except QueryError:
+        pass  # a file that cannot be read: the page's first question says so
+
+
 def watch_publication(db: Path) -> None:
-    """Rerun the page when a new database is published, without a reload."""
-    st.session_state.setdefault("_publication", publication(db))
+    """Rerun the page when a publish other than the one it shows appears, without a reload."""
+    st.session_state.setdefault("_publication", read_publication(db))
 
     @st.fragment(run_every=REFRESH_SECONDS)
     def _watch() -> None:
@@ -150,7 +159,7 @@ def fresh_events(db: Path, view: object, rows: dict[str, tuple], now: dt.datetim
     """
     now = now or dt.datetime.now()
     seen = st.session_state.setdefault("_fresh_events", {})
-    published = publication(db)
+    published = read_publication(db)
     before = seen.get(view)
     marked = dict(before["marked"]) if before else {}
     if before is not None and before["publication"] != published:

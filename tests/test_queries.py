@@ -585,3 +585,45 @@ def test_overdue_open_is_the_backlog_at_the_end_of_the_period(demo_db):
             resolved_after += int(backlog["resolved_at"].notna().sum())
     # the cases the definition is about are there to be counted
     assert from_before > 0 and resolved_after > 0, (from_before, resolved_after)
+
+
+# ------------------------------------------------------------------------------ one publish per run
+
+
+def _published_with_events(folder: Path, db: Path, count: int) -> None:
+    """Build `count` events into a file beside `db`, then publish it over `db` by a rename, as builds do."""
+    from inputs import event
+
+    write_folder(folder, {"events": [event(event_id=f"E{i}") for i in range(count)]})
+    fresh = db.with_name(f"next-{count}.duckdb")
+    build_folder(folder, fresh)
+    fresh.replace(db)
+
+
+def test_a_pinned_thread_reads_one_publish_until_it_pins_again(tmp_path):
+    """A page pins the database when its run starts: a publish landing while it draws shows in the next
+    run, never in half of this one; a thread that did not pin reads every publish at once."""
+    import threading
+
+    from dashboard.queries import pin, publication, read_publication
+
+    db = tmp_path / "yiping.duckdb"
+    _published_with_events(tmp_path / "one", db, 1)
+    answers: dict[str, object] = {}
+
+    def page_run() -> None:
+        pinned = pin(db)
+        answers["before"] = kpis(db, "50", "2023-01-01", "2023-12-31")["events"]["total"]
+        _published_with_events(tmp_path / "two", db, 2)  # a publish lands while the page is drawn
+        answers["during"] = kpis(db, "50", "2023-01-01", "2023-12-31")["events"]["total"]
+        answers["read"] = read_publication(db) == pinned != publication(db)
+        pin(db)  # the next run
+        answers["next"] = kpis(db, "50", "2023-01-01", "2023-12-31")["events"]["total"]
+        answers["read_next"] = read_publication(db) == publication(db)
+
+    runner = threading.Thread(target=page_run)
+    runner.start()
+    runner.join()
+    assert answers == {"before": 1, "during": 1, "read": True, "next": 2, "read_next": True}
+    # this thread pinned nothing: it reads the file as published now
+    assert kpis(db, "50", "2023-01-01", "2023-12-31")["events"]["total"] == 2

@@ -14,7 +14,7 @@ from dashboard.downloads import chart_downloads, file_stem, may_download, period
 from dashboard.export import ExportError, column_label, readable
 from dashboard.filters import Filters
 from dashboard.labels import t
-from dashboard.queries import publication
+from dashboard.queries import read_publication
 from dashboard.text import literal
 
 FORMAT_NAMES = {"pdf": "PDF", "html": "HTML", "xlsx": "Excel"}
@@ -46,7 +46,7 @@ def report_model(
 
 model = report_model(
     str(filters.db),
-    publication(filters.db),
+    read_publication(filters.db),
     code,
     filters.start,
     filters.end,
@@ -69,7 +69,7 @@ chosen = (
 )
 request = (
     str(filters.db),
-    publication(filters.db),
+    read_publication(filters.db),
     code,
     filters.start,
     filters.end,

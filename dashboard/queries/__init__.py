@@ -29,7 +29,15 @@ from dashboard.queries.common import (
     region_range,
     twelve_months_ending,
 )
-from dashboard.queries.connections import QueryError, _fetch_df, _fetch_one, cursor, publication
+from dashboard.queries.connections import (
+    QueryError,
+    _fetch_df,
+    _fetch_one,
+    cursor,
+    pin,
+    publication,
+    read_publication,
+)
 from dashboard.queries.economy import economy_by_child, economy_entities, economy_villages, economy_years
 from dashboard.queries.events import (
     FUNNEL_STAGES,
@@ -129,7 +137,9 @@ __all__ = [
     "population_by_child",
     "population_cells",
     "population_composition",
+    "pin",
     "publication",
+    "read_publication",
     "ranking",
     "region",
     "region_names",

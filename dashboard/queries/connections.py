@@ -28,11 +28,15 @@ def cursor(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     A publish renames a new file over the old one; the connection is reopened when the file
     changes, while cursors already handed out keep reading the file they started on.
     """
-    path = os.path.abspath(db)
+    return _identified_cursor(os.path.abspath(db))[1]
+
+
+def _identified_cursor(path: str) -> tuple[tuple[int, int], duckdb.DuckDBPyConnection]:
+    """The publication of the file at `path` now, and a fresh cursor reading exactly that one."""
     try:
         stat = os.stat(path)
     except FileNotFoundError:
-        raise QueryError(f"数据库不存在：{db}") from None
+        raise QueryError(f"数据库不存在：{path}") from None
     identity = (stat.st_ino, stat.st_mtime_ns)
     with _lock:
         cached = _connections.get(path)
@@ -40,12 +44,12 @@ def cursor(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
             try:
                 connection = _open(path)
             except duckdb.Error as exc:
-                raise QueryError(f"无法打开数据库 {db}：{str(exc).splitlines()[0]}") from None
+                raise QueryError(f"无法打开数据库 {path}：{str(exc).splitlines()[0]}") from None
             _connections[path] = (identity, connection)
             cached = _connections[path]
-        handed_out = cached[1].cursor()
+        identity, handed_out = cached[0], cached[1].cursor()
     handed_out.execute(f"use {_PUBLISHED}")
-    return handed_out
+    return identity, handed_out
 
 
 _PUBLISHED = "published"
@@ -110,19 +114,38 @@ def _thread_cursor(db: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     asks many questions in one run. The thread keeps one cursor, for the database it asked last, and
     makes another when a new file is published or it asks another database; the old one is closed
     then, so a replaced file stays open only until the thread's next question. The caller does not
-    close it.
+    close it. A thread that pinned the database (`pin`) keeps its cursor until it pins again.
     """
     path = os.path.abspath(db)
-    identity = publication(path)
     kept = getattr(_held, "kept", None)
     if kept is not None:
-        if kept[:2] == (path, identity):
+        if kept[0] == path and (getattr(_held, "pinned", None) == path or kept[1] == publication(path)):
             return kept[2]
         _held.kept = None
         kept[2].close()
-    fresh = cursor(path)
+    identity, fresh = _identified_cursor(path)
     _held.kept = (path, identity, fresh)
     return fresh
+
+
+def pin(db: str | os.PathLike) -> tuple[int, int]:
+    """From now until its next pin, every question this thread asks of `db` reads the file as it is
+    published now, and `read_publication` names that publish: a page's run shows one publish, even
+    when another lands while it runs. Returns the publication pinned."""
+    path = os.path.abspath(db)
+    _held.pinned = None
+    _thread_cursor(path)
+    _held.pinned = path
+    return _held.kept[1]
+
+
+def read_publication(db: str | os.PathLike) -> tuple[int, int]:
+    """The publication this thread reads `db` at: the pinned one, else the one published now."""
+    path = os.path.abspath(db)
+    kept = getattr(_held, "kept", None)
+    if getattr(_held, "pinned", None) == path and kept is not None and kept[0] == path:
+        return kept[1]
+    return publication(path)
 
 
 def _fetch_df(db: str | os.PathLike, sql: str, params: dict | list | None = None) -> pd.DataFrame:
