@@ -8,7 +8,9 @@ Every call opens its own connection: Streamlit calls from many threads, the serv
 event loop, and the command line from another process, all on the same file.
 
 Sessions end after `idle_timeout` without a request: 8 hours unless YIPING_SESSION_IDLE_HOURS says
-otherwise, or the caller passes one.
+otherwise, or the caller passes one. A person's session also ends `max_age` after its sign-in however much
+it is used (24 hours, YIPING_SESSION_MAX_HOURS): a stolen session cookie does not stay good for ever. A
+wall display's session has no such end; revoking the display ends it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dashboard.access import ROLES, Principal
 
 DEFAULT_ACCOUNTS = Path("data/accounts.sqlite")
 DEFAULT_IDLE_TIMEOUT = dt.timedelta(hours=8)
+DEFAULT_MAX_AGE = dt.timedelta(hours=24)
 
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH = 64
@@ -139,15 +142,24 @@ def accounts_path() -> Path:
 
 def session_idle_timeout() -> dt.timedelta:
     """How long a session lives without a request: YIPING_SESSION_IDLE_HOURS, else 8 hours."""
-    text = os.environ.get("YIPING_SESSION_IDLE_HOURS", "").strip()
+    return _hours_from_env("YIPING_SESSION_IDLE_HOURS", DEFAULT_IDLE_TIMEOUT)
+
+
+def session_max_age() -> dt.timedelta:
+    """How long a person's session lives after its sign-in at most: YIPING_SESSION_MAX_HOURS, else 24."""
+    return _hours_from_env("YIPING_SESSION_MAX_HOURS", DEFAULT_MAX_AGE)
+
+
+def _hours_from_env(name: str, default: dt.timedelta) -> dt.timedelta:
+    text = os.environ.get(name, "").strip()
     if not text:
-        return DEFAULT_IDLE_TIMEOUT
+        return default
     try:
         hours = float(text)
     except ValueError:
-        raise AccountError(f"YIPING_SESSION_IDLE_HOURS 应为小时数：{text}") from None
+        raise AccountError(f"{name} 应为小时数：{text}") from None
     if not 0 < hours <= 24 * 30:
-        raise AccountError(f"YIPING_SESSION_IDLE_HOURS 应在 0 到 720 小时之间：{text}")
+        raise AccountError(f"{name} 应在 0 到 720 小时之间：{text}")
     return dt.timedelta(hours=hours)
 
 
@@ -221,10 +233,12 @@ class Accounts:
         *,
         now: Callable[[], dt.datetime] | None = None,
         idle_timeout: dt.timedelta | None = None,
+        max_age: dt.timedelta | None = None,
     ) -> None:
         self.path = Path(path)
         self._now = now or dt.datetime.now
         self.idle_timeout = idle_timeout if idle_timeout is not None else session_idle_timeout()
+        self.max_age = max_age if max_age is not None else session_max_age()
         self._create_schema()
 
     # --- connections ----------------------------------------------------------------------------
@@ -547,9 +561,10 @@ class Accounts:
     # --- sessions -------------------------------------------------------------------------------
 
     def session_principal(self, session_id: str | None, *, touch: bool = True) -> Principal | None:
-        """Who holds this session, or None when it is unknown, idle too long, or its account or display
-        is gone or disabled. `touch=False` asks without counting as use: a page that only re-checks
-        its session on a timer must not keep an unattended session alive for ever."""
+        """Who holds this session, or None when it is unknown, idle too long, a person's and older than
+        `max_age`, or its account or display is gone or disabled. `touch=False` asks without counting as
+        use: a page that only re-checks its session on a timer must not keep an unattended session alive
+        for ever."""
         if not isinstance(session_id, str) or not session_id:
             return None
         id_hash = _secret_hash(session_id)
@@ -557,7 +572,7 @@ class Accounts:
         with self._read() as connection:
             row = connection.execute(
                 """
-                select s.via, s.last_seen, s.account, s.display,
+                select s.via, s.created_at, s.last_seen, s.account, s.display,
                        u.name as user_name, u.role, u.scope as user_scope, u.enabled,
                        d.name as display_name, d.scope as display_scope
                 from sessions as s
@@ -568,6 +583,8 @@ class Accounts:
                 [id_hash],
             ).fetchone()
         if row is None or epoch - row["last_seen"] > self.idle_timeout.total_seconds():
+            return None
+        if row["display"] is None and epoch - row["created_at"] > self.max_age.total_seconds():
             return None
         if row["display"] is not None:
             if row["display_name"] is None:

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from dashboard.access import Principal
-from dashboard.accounts import DEFAULT_ACCOUNTS, AccountError, Accounts, accounts_path, session_idle_timeout
+from dashboard.accounts import (
+    DEFAULT_ACCOUNTS,
+    AccountError,
+    Accounts,
+    accounts_path,
+    session_idle_timeout,
+    session_max_age,
+)
 
 PASSWORD = "correct horse battery"
 START = dt.datetime(2025, 3, 1, 9, 0, 0)
@@ -79,6 +86,22 @@ def test_an_unusable_idle_timeout_says_so(monkeypatch, value):
     monkeypatch.setenv("YIPING_SESSION_IDLE_HOURS", value)
     with pytest.raises(AccountError, match="YIPING_SESSION_IDLE_HOURS"):
         session_idle_timeout()
+
+
+@pytest.mark.parametrize(("value", "hours"), [(None, 24), ("12", 12)])
+def test_the_longest_session_comes_from_the_env_var(monkeypatch, tmp_path, value, hours):
+    if value is None:
+        monkeypatch.delenv("YIPING_SESSION_MAX_HOURS", raising=False)
+    else:
+        monkeypatch.setenv("YIPING_SESSION_MAX_HOURS", value)
+    assert session_max_age() == dt.timedelta(hours=hours)
+    assert Accounts(tmp_path / "a.sqlite").max_age == dt.timedelta(hours=hours)
+
+
+def test_an_unusable_longest_session_says_so(monkeypatch):
+    monkeypatch.setenv("YIPING_SESSION_MAX_HOURS", "a day")
+    with pytest.raises(AccountError, match="YIPING_SESSION_MAX_HOURS"):
+        session_max_age()
 
 
 def test_the_store_creates_its_folder_and_uses_wal(tmp_path):
@@ -344,6 +367,26 @@ def test_a_session_lives_while_used_and_ends_after_8_idle_hours(alice, clock):
         assert alice.session_principal(session) is not None
     clock.advance(hours=8, seconds=1)
     assert alice.session_principal(session) is None
+
+
+def test_a_session_in_constant_use_ends_24_hours_after_its_sign_in(alice, clock):
+    """A stolen cookie kept busy does not stay good for ever: the person signs in again."""
+    session = alice.sign_in("alice", PASSWORD)
+    for _ in range(23):
+        clock.advance(hours=1)
+        assert alice.session_principal(session) is not None
+    clock.advance(hours=1)
+    assert alice.session_principal(session) is not None  # exactly 24 hours
+    clock.advance(seconds=1)
+    assert alice.session_principal(session) is None
+
+
+def test_a_wall_display_session_has_no_longest_life(store, clock):
+    """A wall runs for weeks; its session ends when the display is revoked, not a day after it began."""
+    session = store.display_sign_in(store.add_display("大厅大屏", "500101"), "10.0.0.9")
+    for _ in range(72):
+        clock.advance(hours=1)
+        assert store.session_principal(session) is not None
 
 
 def test_exactly_the_idle_timeout_is_still_alive(alice, clock):
