@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, charts, queries, report
 from dashboard.access import Principal
+from dashboard.labels import kpi_label, t
 from dashboard.queries import OPERATOR, Gate, OutOfScope
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
@@ -562,6 +563,9 @@ def test_report_page_generates_a_download(small_db, monkeypatch):
     assert not at.exception, at.exception
     assert "甲区本期" in " ".join(str(e.proto) for e in at.get("html"))
     assert len(at.get("plotly_chart")) >= 2
+    # the preview ranks as the overview and the PDF do: the league's columns, its rank first
+    [league] = [frame.value for frame in at.dataframe if t("rank") in frame.value.columns]
+    assert list(league.columns[:3]) == [t("rank"), t("region"), kpi_label("total")]
     [generate] = [button for button in at.button if button.label == "生成报告"]
     generate.click().run()
     assert not at.exception, at.exception

@@ -7,11 +7,11 @@ import html
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, frame, report
+from dashboard import auth, frame, panels, report
 from dashboard.access import Principal
 from dashboard.data import ask
 from dashboard.downloads import chart_downloads, file_stem, may_download, period_text, record_download
-from dashboard.export import ExportError, column_label, readable
+from dashboard.export import ExportError
 from dashboard.filters import Filters
 from dashboard.labels import t
 from dashboard.queries import read_publication
@@ -144,8 +144,5 @@ ranking = model["ranking"]["table"]
 if ranking.empty:
     st.info(t("no_children", lang))
 else:
-    rates = {
-        column_label(rate, lang): st.column_config.NumberColumn(format="percent")
-        for rate in report.RANKING_RATES
-    }
-    st.dataframe(readable(ranking, lang), hide_index=True, width="stretch", column_config=rates)
+    # as the overview and the PDF show it: shared ranks marked, "—" where there is nothing to rate
+    panels.league_table(ranking, lang, key=f"report_ranking_{code}", selectable=False)
