@@ -66,6 +66,15 @@ BASE_CSS = """
 
 KIOSK_CSS = """
 <style>
+  /* The wall is laid out for a screen 1080 px high and scaled to the one it is shown on, as 大屏 tools do:
+     type, marks, tables and the map (drawn at the screen's own pixels) grow with the screen and read from
+     the back of the room, and the width a wider wall adds goes to the columns. Never narrower than 1440 px
+     of layout, where the page holds. */
+  html { --yp-wall-zoom: min(calc(100vh / 1080px), calc(100vw / 1440px)); zoom: var(--yp-wall-zoom); }
+  /* Streamlit sizes plotly charts and st.dataframe by their box on screen, which the zoom has already
+     scaled: they would be drawn twice too large. They are drawn unzoomed in the box the layout gives them,
+     their type not growing; the wall's own parts are HTML (panels.trend_wall, sheet_wall, league_wall). */
+  [data-testid="stPlotlyChart"], [data-testid="stDataFrame"] { zoom: calc(1 / var(--yp-wall-zoom)); }
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
   [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
   footer { display: none !important; }
