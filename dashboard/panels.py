@@ -404,21 +404,32 @@ def trend_wall(trend: pd.DataFrame, lang: str, height: int) -> None:
     )
 
 
-def sheet_wall(sheet: pd.DataFrame, height: int, overdue_column: str | None = None) -> None:
+# Shares of the width of the overview's event sheet, column by column: new, reported, place, category,
+# status, age, overdue, description.
+SHEET_WALL_WIDTHS = (5, 15, 19, 13, 10, 7, 10, 21)
+
+
+def sheet_wall(
+    sheet: pd.DataFrame,
+    height: int,
+    overdue_column: str | None = None,
+    widths: tuple[int, ...] = SHEET_WALL_WIDTHS,
+) -> None:
     """The event sheet as the wall shows it: a plain table of the rows that fit `height` px of the 1080 px
-    design, descriptions cut with an ellipsis; rows with a text in `overdue_column` marked red."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in sheet.columns)
+    design, columns `widths` percent wide, a longer name on two lines, the description on one cut with an
+    ellipsis; rows with a text in `overdue_column` marked red."""
+    columns = list(sheet.columns)
+    late_at = columns.index(overdue_column) if overdue_column in columns else None
+    shares = "".join(f'<col style="width:{share}%">' for share in widths[: len(columns)])
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = ""
     for row in sheet.itertuples(index=False):
-        late = bool(overdue_column and row[list(sheet.columns).index(overdue_column)])
-        body += (
-            f'<tr class="{"yp-late" if late else ""}">'
-            + "".join(f"<td>{html.escape(str(value))}</td>" for value in row)
-            + "</tr>"
-        )
+        late = late_at is not None and bool(row[late_at])
+        cells = "".join(f"<td>{html.escape(str(value))}</td>" for value in row)
+        body += f'<tr class="{"yp-late" if late else ""}">{cells}</tr>'
     st.html(
         f'{WALL_SHEET_CSS}<div class="yp-sheet" style="height:{height}px">'
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        f"<table><colgroup>{shares}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -446,12 +457,12 @@ WALL_SHEET_CSS = """
 <style>
   .yp-sheet { overflow: hidden; border: 1px solid #1f3a5c; border-radius: 6px; }
   .yp-sheet table { width: 100%; border-collapse: collapse; font-size: 0.85rem; color: #e2ecf7;
-      table-layout: auto; }
-  .yp-sheet th { color: #8aa4c2; font-weight: 500; text-align: left; padding: 6px 6px; background: #0f1f36;
-      border-bottom: 1px solid #1f3a5c; white-space: nowrap; }
-  .yp-sheet td { padding: 5px 6px; border-bottom: 1px solid #142a47; white-space: nowrap; }
-  /* the description takes the width left and ends with an ellipsis where it runs out */
-  .yp-sheet td:last-child { width: 100%; max-width: 0; overflow: hidden; text-overflow: ellipsis; }
+      table-layout: fixed; }
+  .yp-sheet th { color: #8aa4c2; font-weight: 500; text-align: left; padding: 6px 5px; background: #0f1f36;
+      border-bottom: 1px solid #1f3a5c; vertical-align: bottom; line-height: 1.2; }
+  .yp-sheet td { padding: 5px 5px; border-bottom: 1px solid #142a47; line-height: 1.25; overflow: hidden; }
+  .yp-sheet td:nth-child(2) { white-space: nowrap; }
+  .yp-sheet td:last-child { white-space: nowrap; text-overflow: ellipsis; }
   .yp-sheet tr.yp-late td { color: #fca5a5; }
   .yp-sheet td:first-child { color: #fbbf24; font-weight: 600; }
 </style>
