@@ -71,6 +71,13 @@ KIOSK_CSS = """
      the back of the room, and the width a wider wall adds goes to the columns. Never narrower than 1440 px
      of layout, where the page holds. */
   html { --yp-wall-zoom: min(calc(100vh / 1080px), calc(100vw / 1440px)); zoom: var(--yp-wall-zoom); }
+  /* A wall three times as wide as high (three screens side by side, an LED wall) sets the twelve KPI cards
+     (panels.show_cards) in one row instead of two, and is designed as high as the page then is. */
+  @media (min-aspect-ratio: 3/1) {
+    html { --yp-wall-zoom: calc(100vh / 940px); }
+    .st-key-kpi_cards { flex-direction: row; }
+    .st-key-kpi_cards > [data-testid="stLayoutWrapper"] { flex: 1 1 0; min-width: 0; }
+  }
   /* Streamlit sizes plotly charts and st.dataframe by their box on screen, which the zoom has already
      scaled: they would be drawn twice too large. They are drawn unzoomed in the box the layout gives them,
      their type not growing; the wall's own parts are HTML (panels.trend_wall, sheet_wall, league_wall). */
