@@ -66,6 +66,19 @@ BASE_CSS = """
 
 KIOSK_CSS = """
 <style>
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
+  [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+  footer { display: none !important; }
+  .block-container, [data-testid="stMainBlockContainer"] { padding: 0.6rem 1.2rem 0 1.2rem !important;
+      max-width: 100% !important; }
+  [data-testid="stMetricValue"] { font-size: 2.2rem; }
+  [data-testid="stMetricLabel"] p { font-size: 1.05rem; }
+</style>
+"""
+
+# The overview on the wall (kiosk mode).
+WALL_CSS = """
+<style>
   /* The wall is laid out for a screen 1080 px high and scaled to the one it is shown on, as 大屏 tools do:
      type, marks, tables and the map (drawn at the screen's own pixels) grow with the screen and read from
      the back of the room, and the width a wider wall adds goes to the columns. Never narrower than 1440 px
@@ -79,22 +92,19 @@ KIOSK_CSS = """
     .st-key-kpi_cards > [data-testid="stLayoutWrapper"] { flex: 1 1 0; min-width: 0; }
   }
   /* Streamlit sizes plotly charts and st.dataframe by their box on screen, which the zoom has already
-     scaled: they would be drawn twice too large. They are drawn unzoomed in the box the layout gives them,
-     their type not growing; the wall's own parts are HTML (panels.trend_wall, sheet_wall, league_wall). */
-  [data-testid="stPlotlyChart"], [data-testid="stDataFrame"] { zoom: calc(1 / var(--yp-wall-zoom)); }
-  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"],
-  [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
-  footer { display: none !important; }
-  .block-container, [data-testid="stMainBlockContainer"] { padding: 0.6rem 1.2rem 0 1.2rem !important;
-      max-width: 100% !important; }
-  [data-testid="stMetricValue"] { font-size: 2.2rem; }
-  [data-testid="stMetricLabel"] p { font-size: 1.05rem; }
+     scaled, and draws them twice too large: the wall shows none, its parts are HTML (panels.trend_wall,
+     sheet_wall, league_wall) and the deck.gl map, which draws at the screen's pixels. */
 </style>
 """
 
 
 def style(kiosk: bool) -> None:
     st.html(BASE_CSS + (KIOSK_CSS if kiosk else ""))
+
+
+def wall_scale() -> None:
+    """Scale the page to the wall it is shown on (WALL_CSS): the overview in kiosk mode."""
+    st.html(WALL_CSS)
 
 
 def ensure_database(lang: str) -> Path | None:
