@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from dashboard import format as fmt
 from dashboard.labels import kpi_definition, kpi_label, t
+from dashboard.queries import is_snapshot
 
 # section of the KPI object, key, kind of figure, and the direction that is good (+1, -1, 0 neutral)
 OVERVIEW_CARDS: tuple[tuple[str, str, str, int], ...] = (
@@ -22,10 +23,6 @@ OVERVIEW_CARDS: tuple[tuple[str, str, str, int], ...] = (
     ("collective_economy", "operating_income", "money", 1),
     ("collective_economy", "share_ge_100k", "rate", 1),
 )
-
-
-# Figures of a snapshot, not of a period (SPEC section 6): no earlier snapshot is kept, so no change.
-SNAPSHOT_SECTIONS = ("population", "housing")
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ def build_cards(
     cards = []
     for section, key, kind, good in spec:
         value = current[section][key]
-        snapshot = section in SNAPSHOT_SECTIONS
+        snapshot = is_snapshot(section, key)
         before = previous[section][key] if previous and not snapshot else None
         delta = format_delta(kind, value, before, lang)
         color, arrow = {1: "normal", -1: "inverse", 0: "off"}[good], "auto"

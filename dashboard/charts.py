@@ -26,6 +26,10 @@ ACCENT = "#22d3ee"
 GOOD = "#34d399"
 BAD = "#f87171"
 NEUTRAL = "#3b82f6"
+# Paper's colours for the wall's, in reports and printed exports: light ink on navy becomes dark ink on white.
+PAPER_INK, PAPER_MUTED, PAPER_GRID, PAPER_BACKGROUND = "#1f2937", "#4b5563", "#e5e7eb", "#ffffff"
+WALL_BACKGROUND = "#0a1628"
+LABEL_BOX, PAPER_LABEL_BOX = "rgba(10,22,40,0.8)", "rgba(255,255,255,0.85)"  # behind a chart's own labels
 SERIES = ["#22d3ee", "#2dd4bf", "#60a5fa", "#a78bfa", "#fbbf24", "#f87171", "#34d399", "#f472b6", "#94a3b8"]
 # Every figure names its template: importing Streamlit makes its own template plotly's default, one whose
 # axes do not make room for their labels, so the same builder drew cut tick labels in the app's exports
@@ -87,14 +91,15 @@ def plain_text(fig: go.Figure) -> go.Figure:
 def themed(
     fig: go.Figure, title: str | None = None, height: int | None = None, light: bool = False
 ) -> go.Figure:
-    """The wall-screen look: dark, transparent, CJK font. `light` gives a print look for reports.
-    Text from the data is made plain here, so every builder's figure shows names as written."""
-    ink, muted, grid = ("#1f2937", "#4b5563", "#e5e7eb") if light else (INK, MUTED, GRID)
+    """The wall-screen look: dark, transparent, CJK font. `light` gives a print look for reports: every
+    colour of the wall's, also on the builder's own lines, labels and label boxes, is swapped for paper's
+    (on_paper). Text from the data is made plain here, so every builder's figure shows names as written."""
+    ink, muted, grid = (PAPER_INK, PAPER_MUTED, PAPER_GRID) if light else (INK, MUTED, GRID)
     fig.update_layout(
         title={"text": title, "font": {"size": 16, "color": ink}, "x": 0.01} if title else None,
         font={"family": FONT, "color": ink, "size": 13},
-        paper_bgcolor="#ffffff" if light else "rgba(0,0,0,0)",
-        plot_bgcolor="#ffffff" if light else "rgba(0,0,0,0)",
+        paper_bgcolor=PAPER_BACKGROUND if light else "rgba(0,0,0,0)",
+        plot_bgcolor=PAPER_BACKGROUND if light else "rgba(0,0,0,0)",
         margin={"l": 8, "r": 8, "t": 36 if title else 8, "b": 8},
         legend={
             "orientation": "h",
@@ -124,7 +129,60 @@ def themed(
     )
     if height:
         fig.update_layout(height=height)
+    if light:
+        on_paper(fig)
     return plain_text(fig)
+
+
+def on_paper(fig: go.Figure) -> go.Figure:
+    """`fig` in paper's colours, in place: what was light ink on navy becomes dark ink on white, the layout's
+    as well as the builder's own lines, markers' edges, label text, arrows and label boxes."""
+    swap = {INK: PAPER_INK, MUTED: PAPER_MUTED, GRID: PAPER_GRID, WALL_BACKGROUND: PAPER_BACKGROUND}
+    fig.update_layout(
+        paper_bgcolor=PAPER_BACKGROUND,
+        plot_bgcolor=PAPER_BACKGROUND,
+        font_color=swap.get(fig.layout.font.color, fig.layout.font.color or PAPER_INK),
+    )
+    if fig.layout.title.font.color in swap:
+        fig.layout.title.font.color = swap[fig.layout.title.font.color]
+    if fig.layout.legend.font.color in swap:
+        fig.layout.legend.font.color = swap[fig.layout.legend.font.color]
+
+    def axis(ax) -> None:
+        for name in ("gridcolor", "zerolinecolor", "linecolor"):
+            if getattr(ax, name) in swap:
+                setattr(ax, name, swap[getattr(ax, name)])
+        if ax.tickfont.color in swap:
+            ax.tickfont.color = swap[ax.tickfont.color]
+        if ax.title.font.color in swap:
+            ax.title.font.color = swap[ax.title.font.color]
+
+    fig.for_each_xaxis(axis)
+    fig.for_each_yaxis(axis)
+    for annotation in fig.layout.annotations:
+        if annotation.font.color in swap:
+            annotation.font.color = swap[annotation.font.color]
+        if annotation.arrowcolor in swap:
+            annotation.arrowcolor = swap[annotation.arrowcolor]
+        if annotation.bgcolor == LABEL_BOX:
+            annotation.bgcolor = PAPER_LABEL_BOX
+    for shape in fig.layout.shapes:
+        if shape.line.color in swap:
+            shape.line.color = swap[shape.line.color]
+    for trace in fig.data:
+        for line in (getattr(getattr(trace, "marker", None), "line", None), getattr(trace, "line", None)):
+            if line is not None and isinstance(getattr(line, "color", None), str) and line.color in swap:
+                line.color = swap[line.color]
+        marker = getattr(trace, "marker", None)
+        colors = getattr(marker, "color", None) if marker is not None else None
+        if isinstance(colors, str) and colors in swap:
+            marker.color = swap[colors]
+        elif isinstance(colors, list | tuple) and any(isinstance(c, str) and c in swap for c in colors):
+            marker.color = [swap.get(c, c) if isinstance(c, str) else c for c in colors]
+        textfont = getattr(trace, "textfont", None)
+        if textfont is not None and getattr(textfont, "color", None) in swap:
+            textfont.color = swap[textfont.color]
+    return fig
 
 
 def empty_figure(message: str, height: int | None = None) -> go.Figure:
@@ -648,7 +706,7 @@ def chain_chart(
                 arrowcolor=MUTED,
                 ay=-28,
                 font={"color": INK, "size": 12},
-                bgcolor="rgba(10,22,40,0.8)",
+                bgcolor=LABEL_BOX,
             )
     top = float(chain["events"].max())
     fig.update_layout(
@@ -664,6 +722,10 @@ def chain_chart(
         xaxis={"type": "category"},
     )
     return themed(fig, height=height, light=light)
+
+
+# A count axis reaches this far above its tallest bar, so the bar stands inside the plot.
+HEADROOM = 1.1
 
 
 # Bin edges within a decade (the R10 series): log-spaced, with 5 and 10 among them.
@@ -699,6 +761,7 @@ def income_histogram(
         return empty_figure(t("no_economy", lang), height)
     low, high = bins["from_wan"].to_numpy(), bins["to_wan"].to_numpy()
     edges = np.append(low, high[-1])
+    top = float(bins["villages"].max())
     colors = [
         BAD if lo < INCOME_LINES[0] / 10_000 else WARN if lo < INCOME_LINES[1] / 10_000 else ACCENT
         for lo in low
@@ -736,7 +799,8 @@ def income_histogram(
             "tickvals": ticks,
             "ticktext": [f"{v:g}" for v in ticks],
         },
-        yaxis={"title": t("villages_count", lang), **count_axis(float(bins["villages"].max()))},
+        # room above the tallest bar: plotly's own range for bars ends at its top, on the plot's edge
+        yaxis={"title": t("villages_count", lang), "range": [0, top * HEADROOM], **count_axis(top)},
         showlegend=False,
         bargap=0,
     )

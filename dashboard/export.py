@@ -29,8 +29,8 @@ from pipelines.safety import neutralize_formula
 # --------------------------------------------------------------------------------- images
 
 # The dashboard's page background, so a wall image looks like the wall and is never transparent.
-WALL_BACKGROUND = "#0a1628"
-PAPER_INK = "#1f2937"
+WALL_BACKGROUND = charts.WALL_BACKGROUND
+PAPER_INK = charts.PAPER_INK
 # Pixels per CSS pixel for print: 300 dpi over the browser's 96.
 PRINT_SCALE = 300 / 96
 IMAGE_TIMEOUT_S = 60
@@ -153,7 +153,12 @@ def image_browser_pid() -> int | None:
     return _server.browser_pid()
 
 
-PAPER = {"ink": PAPER_INK, "muted": "#4b5563", "grid": "#e5e7eb", "background": "#ffffff"}
+PAPER = {
+    "ink": PAPER_INK,
+    "muted": charts.PAPER_MUTED,
+    "grid": charts.PAPER_GRID,
+    "background": charts.PAPER_BACKGROUND,
+}
 
 
 def styled_for_export(
@@ -188,55 +193,9 @@ def styled_for_export(
     if not light:
         copy.update_layout(paper_bgcolor=WALL_BACKGROUND, plot_bgcolor=WALL_BACKGROUND)
     else:
-        _on_paper(copy)
+        charts.on_paper(copy)
     copy.update_layout(width=None, height=None, autosize=True)
     return copy
-
-
-def _on_paper(fig: go.Figure) -> None:
-    """Swap the wall's colours for paper's: what was light ink on navy becomes dark ink on white."""
-    swap = {
-        charts.INK: PAPER["ink"],
-        charts.MUTED: PAPER["muted"],
-        charts.GRID: PAPER["grid"],
-        WALL_BACKGROUND: PAPER["background"],
-    }
-    fig.update_layout(
-        paper_bgcolor=PAPER["background"],
-        plot_bgcolor=PAPER["background"],
-        font_color=swap.get(fig.layout.font.color, fig.layout.font.color or PAPER["ink"]),
-    )
-    if fig.layout.title.font.color in swap:
-        fig.layout.title.font.color = swap[fig.layout.title.font.color]
-    if fig.layout.legend.font.color in swap:
-        fig.layout.legend.font.color = swap[fig.layout.legend.font.color]
-
-    def axis(ax) -> None:
-        for name in ("gridcolor", "zerolinecolor", "linecolor"):
-            if getattr(ax, name) in swap:
-                setattr(ax, name, swap[getattr(ax, name)])
-        if ax.tickfont.color in swap:
-            ax.tickfont.color = swap[ax.tickfont.color]
-        if ax.title.font.color in swap:
-            ax.title.font.color = swap[ax.title.font.color]
-
-    fig.for_each_xaxis(axis)
-    fig.for_each_yaxis(axis)
-    for annotation in fig.layout.annotations:
-        if annotation.font.color in swap:
-            annotation.font.color = swap[annotation.font.color]
-        if str(annotation.bgcolor or "").startswith("rgba(10,22,40"):  # the wall's label box
-            annotation.bgcolor = "rgba(255,255,255,0.85)"
-    for shape in fig.layout.shapes:
-        if shape.line.color in swap:
-            shape.line.color = swap[shape.line.color]
-    for trace in fig.data:
-        for line in (getattr(getattr(trace, "marker", None), "line", None), getattr(trace, "line", None)):
-            if line is not None and isinstance(getattr(line, "color", None), str) and line.color in swap:
-                line.color = swap[line.color]
-        textfont = getattr(trace, "textfont", None)
-        if textfont is not None and getattr(textfont, "color", None) in swap:
-            textfont.color = swap[textfont.color]
 
 
 def _height_for(fig: go.Figure, base: int) -> int:

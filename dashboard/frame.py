@@ -76,9 +76,35 @@ KIOSK_CSS = """
 </style>
 """
 
+# The overview on the wall (kiosk mode).
+WALL_CSS = """
+<style>
+  /* The wall is laid out for a screen 1080 px high and scaled to the one it is shown on, as 大屏 tools do:
+     type, marks, tables and the map (drawn at the screen's own pixels) grow with the screen and read from
+     the back of the room, and the width a wider wall adds goes to the columns. Never narrower than 1440 px
+     of layout, where the page holds. */
+  html { --yp-wall-zoom: min(calc(100vh / 1080px), calc(100vw / 1440px)); zoom: var(--yp-wall-zoom); }
+  /* A wall three times as wide as high (three screens side by side, an LED wall) sets the twelve KPI cards
+     (panels.show_cards) in one row instead of two, and is designed as high as the page then is. */
+  @media (min-aspect-ratio: 3/1) {
+    html { --yp-wall-zoom: calc(100vh / 940px); }
+    .st-key-kpi_cards { flex-direction: row; }
+    .st-key-kpi_cards > [data-testid="stLayoutWrapper"] { flex: 1 1 0; min-width: 0; }
+  }
+  /* Streamlit sizes plotly charts and st.dataframe by their box on screen, which the zoom has already
+     scaled, and draws them twice too large: the wall shows none, its parts are HTML (panels.trend_wall,
+     sheet_wall, league_wall) and the deck.gl map, which draws at the screen's pixels. */
+</style>
+"""
+
 
 def style(kiosk: bool) -> None:
     st.html(BASE_CSS + (KIOSK_CSS if kiosk else ""))
+
+
+def wall_scale() -> None:
+    """Scale the page to the wall it is shown on (WALL_CSS): the overview in kiosk mode."""
+    st.html(WALL_CSS)
 
 
 def ensure_database(lang: str) -> Path | None:

@@ -352,3 +352,118 @@ WALL_LEAGUE_CSS = """
   .yp-league tr.yp-bottom:not(.yp-group) td:first-child { box-shadow: inset 3px 0 0 #f87171; }
 </style>
 """
+
+
+# ---------------------------------------------------------------------------- the wall's own drawings
+# The wall is scaled to its screen with CSS zoom (frame.KIOSK_CSS). What Streamlit sizes by script (plotly
+# charts, the canvas of st.dataframe) is measured on the scaled screen and drawn twice too large or, made
+# unzoomed, at 1080p type on a 4K wall; what the wall shows is therefore plain HTML and SVG, which the zoom
+# scales whole and sharp, as the league table above.
+
+
+def trend_wall(trend: pd.DataFrame, lang: str, height: int) -> None:
+    """Events per month as bars with their counts, the resolution rate as a line over them (0 at the
+    bottom, 100 % at the top), in `height` px of the 1080 px design: the wall's trend."""
+    if trend.empty:
+        st.info(t("no_events", lang))
+        return
+    months = list(pd.to_datetime(trend["month"]))
+    totals = [int(v) for v in trend["total"]]
+    rates = [None if pd.isna(v) else float(v) for v in trend["resolution_rate"]]
+    top = max(max(totals), 1) * 1.2  # room for the counts above the tallest bar
+    columns = "".join(
+        f'<div class="yp-trend-col"><span>{total:,}</span>'
+        f'<i style="height:{total / top * 100:.1f}%"></i></div>'
+        for total in totals
+    )
+    labels = "".join(
+        f"<span>{html.escape(m.strftime('%Y-%m') if n == 0 or m.month == 1 else m.strftime('%m'))}</span>"
+        for n, m in enumerate(months)
+    )
+    # the line as a band 3 px thick clipped from a box over the plot (st.html keeps no SVG), a dot a month
+    points = [
+        (100 * (n + 0.5) / len(rates), 100 - rate * 100) for n, rate in enumerate(rates) if rate is not None
+    ]
+    band = [f"{x:.2f}% calc({y:.2f}% - 1.5px)" for x, y in points] + [
+        f"{x:.2f}% calc({y:.2f}% + 1.5px)" for x, y in reversed(points)
+    ]
+    line = (
+        f'<b class="yp-trend-line" style="clip-path: polygon({", ".join(band)})"></b>'
+        if len(points) > 1
+        else ""
+    )
+    dots = "".join(f'<b class="yp-trend-dot" style="left:{x:.2f}%;top:{y:.2f}%"></b>' for x, y in points)
+    last = next((rate for rate in reversed(rates) if rate is not None), None)
+    rate_text = f" {fmt.percent(last)}" if last is not None else ""
+    st.html(
+        f'{WALL_TREND_CSS}<div class="yp-trend" style="height:{height}px">'
+        f'<div class="yp-trend-keys"><span class="yp-key-bar"></span>{html.escape(t("metric_events", lang))}'
+        f'<span class="yp-key-line"></span>{html.escape(kpi_label("resolution_rate", lang))}{rate_text}</div>'
+        f'<div class="yp-trend-plot">{columns}{line}{dots}</div>'
+        f'<div class="yp-trend-months">{labels}</div></div>'
+    )
+
+
+# Shares of the width of the overview's event sheet, column by column: new, reported, place, category,
+# status, age, overdue, description.
+SHEET_WALL_WIDTHS = (5, 15, 19, 13, 10, 7, 10, 21)
+
+
+def sheet_wall(
+    sheet: pd.DataFrame,
+    height: int,
+    overdue_column: str | None = None,
+    widths: tuple[int, ...] = SHEET_WALL_WIDTHS,
+) -> None:
+    """The event sheet as the wall shows it: a plain table of the rows that fit `height` px of the 1080 px
+    design, columns `widths` percent wide, a longer name on two lines, the description on one cut with an
+    ellipsis; rows with a text in `overdue_column` marked red."""
+    columns = list(sheet.columns)
+    late_at = columns.index(overdue_column) if overdue_column in columns else None
+    shares = "".join(f'<col style="width:{share}%">' for share in widths[: len(columns)])
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = ""
+    for row in sheet.itertuples(index=False):
+        late = late_at is not None and bool(row[late_at])
+        cells = "".join(f"<td>{html.escape(str(value))}</td>" for value in row)
+        body += f'<tr class="{"yp-late" if late else ""}">{cells}</tr>'
+    st.html(
+        f'{WALL_SHEET_CSS}<div class="yp-sheet" style="height:{height}px">'
+        f"<table><colgroup>{shares}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+WALL_TREND_CSS = """
+<style>
+  .yp-trend { display: flex; flex-direction: column; color: #8aa4c2; font-size: 0.8rem; }
+  .yp-trend-keys { display: flex; align-items: center; gap: 6px; justify-content: flex-end; padding-bottom: 2px; }
+  .yp-key-bar { width: 10px; height: 10px; background: #3b82f6; display: inline-block; margin-left: 10px; }
+  .yp-key-line { width: 18px; height: 3px; background: #34d399; display: inline-block; margin-left: 10px; }
+  .yp-trend-plot { position: relative; flex: 1 1 auto; display: flex; align-items: flex-end; gap: 4px;
+      border-bottom: 1px solid #1f3a5c; }
+  .yp-trend-col { flex: 1 1 0; height: 100%; display: flex; flex-direction: column; justify-content: flex-end;
+      align-items: center; }
+  .yp-trend-col span { color: #e2ecf7; font-size: 0.75rem; line-height: 1.2; }
+  .yp-trend-col i { display: block; width: 100%; background: #3b82f6; border-radius: 2px 2px 0 0; }
+  .yp-trend-line { position: absolute; inset: 0; background: #34d399; }
+  .yp-trend-dot { position: absolute; width: 7px; height: 7px; margin: -3.5px 0 0 -3.5px; border-radius: 50%;
+      background: #34d399; }
+  .yp-trend-months { display: flex; gap: 4px; padding-top: 2px; }
+  .yp-trend-months span { flex: 1 1 0; text-align: center; white-space: nowrap; font-size: 0.72rem; }
+</style>
+"""
+
+WALL_SHEET_CSS = """
+<style>
+  .yp-sheet { overflow: hidden; border: 1px solid #1f3a5c; border-radius: 6px; }
+  .yp-sheet table { width: 100%; border-collapse: collapse; font-size: 0.85rem; color: #e2ecf7;
+      table-layout: fixed; }
+  .yp-sheet th { color: #8aa4c2; font-weight: 500; text-align: left; padding: 6px 5px; background: #0f1f36;
+      border-bottom: 1px solid #1f3a5c; vertical-align: bottom; line-height: 1.2; }
+  .yp-sheet td { padding: 5px 5px; border-bottom: 1px solid #142a47; line-height: 1.25; overflow: hidden; }
+  .yp-sheet td:nth-child(2) { white-space: nowrap; }
+  .yp-sheet td:last-child { white-space: nowrap; text-overflow: ellipsis; }
+  .yp-sheet tr.yp-late td { color: #fca5a5; }
+  .yp-sheet td:first-child { color: #fbbf24; font-weight: 600; }
+</style>
+"""

@@ -29,7 +29,7 @@ from dashboard import charts, export
 from dashboard import format as fmt
 from dashboard.access import Principal
 from dashboard.labels import enum_label, kpi_label, level_label, t
-from dashboard.queries import OPERATOR, SUPPRESSED_TEXT, DateLike, Gate, Period
+from dashboard.queries import OPERATOR, SUPPRESSED_TEXT, DateLike, Gate, Period, is_snapshot
 from pipelines.contract import TAGS
 
 FORMATS = ("pdf", "html", "xlsx")
@@ -183,6 +183,9 @@ def kpi_rows(
     rows = []
     for section, key, kind in KPI_ROWS:
         now, before = _value(current, section, key), _value(previous, section, key)
+        if is_snapshot(section, key):
+            rows.append(_snapshot_row(section, key, kind, now, lang, care_texts))
+            continue
         hidden_now, hidden_before = _suppressed(kind, now), _suppressed(kind, before)
         hidden_text = (care_texts or {}).get(key.split(".", 1)[-1], SUPPRESSED_TEXT)
         rows.append(
@@ -200,6 +203,27 @@ def kpi_rows(
             }
         )
     return rows
+
+
+def _snapshot_row(
+    section: str, key: str, kind: str, now: float | None, lang: str, care_texts: dict[str, str] | None
+) -> dict:
+    """A snapshot figure's row: today's value, and no compared value or change, which it cannot have."""
+    hidden = _suppressed(kind, now)
+    return {
+        "domain_key": section,
+        "domain": t(DOMAIN_TITLE_KEYS[section], lang),
+        "key": key,
+        "kind": kind,
+        "label": _label(key, lang),
+        "current": None if hidden else now,
+        "previous": None,
+        "current_text": (care_texts or {}).get(key.split(".", 1)[-1], SUPPRESSED_TEXT)
+        if hidden
+        else figure_text(kind, now, lang),
+        "previous_text": "—",
+        "change_text": "—",
+    }
 
 
 def _change_phrase(kind: str, current: float | None, previous: float | None, basis: str, lang: str) -> str:

@@ -202,6 +202,39 @@ def test_chain_chart_names_the_two_slogans_with_their_shares():
     assert is_empty_message(charts.chain_chart(chain.assign(events=0), "zh"), "此时段内没有此类事件。")
 
 
+WALL_COLOURS = (charts.INK, charts.MUTED, charts.GRID, charts.LABEL_BOX, charts.WALL_BACKGROUND)
+
+
+def wall_colours_in(fig) -> set[str]:
+    """The wall's own colours anywhere in the figure (traces, labels, lines, boxes)."""
+    text = json.dumps(fig.to_plotly_json(), default=str).lower()
+    return {colour for colour in WALL_COLOURS if colour.lower().replace(" ", "") in text.replace(" ", "")}
+
+
+def a_chain() -> pd.DataFrame:
+    chain = pd.DataFrame(
+        {"level": ["grid", "community", "township", "district", "open"], "events": [5, 3, 1, 1, 1]}
+    )
+    chain["share"] = chain["events"] / 11
+    chain["cumulative_share"] = [5 / 11, 8 / 11, 9 / 11, 10 / 11, None]
+    return chain
+
+
+def test_a_print_chart_has_paper_colours_on_its_own_labels_and_lines():
+    """The dispute-level chart for print: light label boxes with dark text, the cumulative line in dark ink."""
+    wall, paper = charts.chain_chart(a_chain(), "zh"), charts.chain_chart(a_chain(), "zh", light=True)
+    assert charts.INK in wall_colours_in(wall)  # the wall keeps its look
+    assert not wall_colours_in(paper)
+    line = next(trace for trace in paper.data if trace.type == "scatter")
+    assert line.line.color == charts.PAPER_INK
+    for annotation in paper.layout.annotations:
+        assert annotation.font.color == charts.PAPER_INK
+        assert annotation.bgcolor == charts.PAPER_LABEL_BOX
+        assert annotation.arrowcolor == charts.PAPER_MUTED
+    villages = pd.DataFrame({"operating_income": [30_000, 60_000, 120_000, 2_000_000]})
+    assert not wall_colours_in(charts.income_histogram(charts.income_bins(villages), "zh", light=True))
+
+
 def test_share_donut_leaves_out_empty_parts():
     mix = pd.DataFrame(
         {"satisfaction": ["satisfied", "basically_satisfied", "dissatisfied"], "events": [8, 0, 2]}
@@ -242,6 +275,13 @@ def test_income_histogram_counts_every_village_and_colours_by_the_lines():
     assert set(below) == {charts.BAD} and set(between) == {charts.WARN} and set(above) == {charts.ACCENT}
     assert {shape.x0 for shape in fig.layout.shapes} == {5.0, 10.0}
     assert {"5万", "10万"} <= set(annotation_texts(fig))
+
+
+def test_income_histogram_leaves_room_above_its_tallest_bar():
+    villages = pd.DataFrame({"operating_income": [150_000] * 45 + [60_000] * 12 + [20_000] * 3})
+    fig = charts.income_histogram(charts.income_bins(villages), "zh")
+    low, high = fig.layout.yaxis.range
+    assert low == 0 and high >= 1.05 * max(fig.data[0].y)
 
 
 def test_income_growth_and_ranking_carry_codes():

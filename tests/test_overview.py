@@ -180,3 +180,26 @@ def test_the_sheet_marks_events_a_publish_added_or_changed(tmp_path, monkeypatch
     marked = dict(zip(sheet[t("status")], sheet[t("new_mark")], strict=True))
     assert sorted(sheet[t("new_mark")]) == ["", t("new_mark"), t("new_mark")]
     assert marked[enum_label("in_progress")] == t("new_mark")
+
+
+def test_snapshot_cards_show_no_change(demo_db):
+    """A snapshot (residents, households, housing) has no earlier value: its card shows no change at all,
+    while a figure of the period does."""
+    period = queries.default_period(demo_db)
+    current, previous = queries.kpis_with_previous(demo_db, "500153", period.start, period.end)
+    spec = (
+        ("population", "residents", "count", 0),
+        ("population", "elderly_share", "rate", 0),
+        ("housing", "units", "count", 0),
+        ("housing", "rental_share", "rate", 0),
+        ("events", "total", "count", 0),
+        ("events", "resolution_rate", "rate", 1),
+    )
+    cards = {card.key: card for card in build_cards(current, previous, "zh", spec)}
+    for key in ("residents", "elderly_share", "units", "rental_share"):
+        assert cards[key].delta is None, key
+        assert t("snapshot_no_change") in cards[key].help, key
+    assert cards["total"].delta is not None and cards["resolution_rate"].delta is not None
+    # devices are a snapshot too, alarms are counted in the period
+    assert queries.is_snapshot("iot", "devices") and queries.is_snapshot("iot", "online_share")
+    assert not queries.is_snapshot("iot", "alarms") and not queries.is_snapshot("events", "total")

@@ -629,3 +629,17 @@ def test_a_community_report_hides_what_its_page_hides(demo_db):
     assert charts["population_by_child"]["residents"].equals(
         page.ask("population_by_child", demo_db, community, PERIOD[1])["residents"]
     )
+
+
+def test_snapshot_figures_have_no_compared_value_and_no_change(demo_db):
+    """Residents, households and housing are one snapshot: the compared period cannot differ from it."""
+    current, previous = queries.kpis_with_previous(demo_db, DISTRICT, *PERIOD)
+    rows = {row["key"]: row for row in report.kpi_rows(current, previous)}
+    snapshots = [key for section, key, _ in report.KPI_ROWS if section in ("population", "housing")]
+    assert {"residents", "households", "units", "rental_share", "special_care.elderly_alone"} <= set(
+        snapshots
+    )
+    for key in snapshots:
+        assert (rows[key]["previous_text"], rows[key]["change_text"]) == ("—", "—"), key
+        assert rows[key]["current_text"] not in ("—", ""), key
+    assert re.fullmatch(r"[+-][0-9.,]+%", rows["total"]["change_text"])

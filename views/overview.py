@@ -18,6 +18,8 @@ SHEET_TICK_SECONDS = 60
 
 filters: Filters = st.session_state["filters"]
 lang, principal = filters.lang, filters.principal
+if filters.kiosk:
+    frame.wall_scale()
 frame.rotation(filters)
 code = frame.shown_region(filters)
 frame.stop_unless_shown(filters, t("overview", lang), code)
@@ -96,9 +98,11 @@ with map_column:
 with middle_column:
     st.subheader(t("trend", lang))
     trend = ask(principal, "event_trend", filters.db, code, filters.start, filters.end)
-    trend_figure = charts.trend_chart(trend, lang, height=170 if compact else 470)
-    st.plotly_chart(trend_figure, key="overview_trend", config={"displayModeBar": False})
-    if not filters.kiosk:
+    if filters.kiosk:
+        panels.trend_wall(trend, lang, height=170)
+    else:
+        trend_figure = charts.trend_chart(trend, lang, height=470)
+        st.plotly_chart(trend_figure, key="overview_trend", config={"displayModeBar": False})
         chart_downloads(
             principal,
             trend_figure,
@@ -141,7 +145,10 @@ with sheet_column:
             overdue=["⚠ " + t("overdue", lang) if o else "" for o in sheet["overdue"]],
         )[["new_mark", "reported_at", "place", "category", "status", "age", "overdue", "description"]]
         shown.columns = [t(c, lang) for c in shown.columns]
-        st.dataframe(shown, hide_index=True, height=map_height + 10, width="stretch")
+        if filters.kiosk:
+            panels.sheet_wall(shown, height=map_height + 10, overdue_column=t("overdue", lang))
+        else:
+            st.dataframe(shown, hide_index=True, height=map_height + 10, width="stretch")
 
     def fmt_age(hours: float, lang: str) -> str:
         if hours >= 48:

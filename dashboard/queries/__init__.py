@@ -57,7 +57,7 @@ from dashboard.queries.events import (
 from dashboard.queries.gate import OPERATOR, WITHHELD_TEXT, Gate, OutOfScope, suppress_table
 from dashboard.queries.gate import primary_suppressed as _suppressed
 from dashboard.queries.housing import housing_age, housing_by_child, housing_cells, housing_mix
-from dashboard.queries.kpi import KPI_SQL, kpis, kpis_with_previous
+from dashboard.queries.kpi import KPI_SQL, SNAPSHOT_FIGURES, is_snapshot, kpis, kpis_with_previous
 from dashboard.queries.population import (
     age_pyramid,
     population_by_child,
@@ -89,6 +89,7 @@ __all__ = [
     "OLDEST_AGE_BAND",
     "OPERATOR",
     "SATISFACTION_ORDER",
+    "SNAPSHOT_FIGURES",
     "SMALL_UNIT_LEVELS",
     "SUPPRESSED_TEXT",
     "WITHHELD_TEXT",
@@ -127,6 +128,7 @@ __all__ = [
     "housing_by_child",
     "housing_cells",
     "housing_mix",
+    "is_snapshot",
     "kpi",
     "kpis",
     "kpis_with_previous",
