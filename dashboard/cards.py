@@ -26,6 +26,8 @@ OVERVIEW_CARDS: tuple[tuple[str, str, str, int], ...] = (
 
 # Figures of a snapshot, not of a period (SPEC section 6): no earlier snapshot is kept, so no change.
 SNAPSHOT_SECTIONS = ("population", "housing")
+# Snapshot figures within a section of period figures: the IoT devices as they stand.
+SNAPSHOT_KEYS = (("iot", "devices"), ("iot", "online_share"))
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def format_value(kind: str, value: float | None, lang: str) -> str:
         return fmt.money(value, lang)
     if kind == "hours":
         return fmt.hours(value, lang)
+    if kind == "minutes":
+        return fmt.minutes(value, lang)
     return fmt.count(value, lang)
 
 
@@ -69,7 +73,7 @@ def build_cards(
     cards = []
     for section, key, kind, good in spec:
         value = current[section][key]
-        snapshot = section in SNAPSHOT_SECTIONS
+        snapshot = section in SNAPSHOT_SECTIONS or (section, key) in SNAPSHOT_KEYS
         before = previous[section][key] if previous and not snapshot else None
         delta = format_delta(kind, value, before, lang)
         color, arrow = {1: "normal", -1: "inverse", 0: "off"}[good], "auto"

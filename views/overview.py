@@ -27,6 +27,7 @@ current, previous = panels.compared_kpis(filters, code)
 cards = build_cards(current, previous, lang, compare=filters.compare)
 panels.show_cards(cards, 6, largest_rem=2.2 if filters.kiosk else 1.9, border=False)
 st.caption(filters.compared_text(economy_year=previous["year"]))
+iot_shown = panels.has_iot(current)  # a region with devices shows the IoT strip and alarm points
 
 
 def league() -> None:
@@ -87,6 +88,11 @@ with map_column:
     deck = maps.region_map(
         cells, metric, labels, outlines, height=map_height, width=700, tooltip_html=tooltip
     )
+    if iot_shown and panels.alarm_points_shown():
+        points = ask(principal, "alarm_points", filters.db, code, filters.start, filters.end)
+        if not points.empty:
+            points["tip"] = panels.alarm_tips(points, lang)
+            maps.under_labels(deck, maps.alarm_layer(points))
     st.pydeck_chart(deck, height=map_height, key="overview_map")
 
 # ------------------------------------------------------------------------ trend and ranking
@@ -136,14 +142,18 @@ with sheet_column:
             overdue=["⚠ " + t("overdue", lang) if o else "" for o in sheet["overdue"]],
         )[["new_mark", "reported_at", "place", "category", "status", "age", "overdue", "description"]]
         shown.columns = [t(c, lang) for c in shown.columns]
-        st.dataframe(shown, hide_index=True, height=map_height + 10, width="stretch")
+        st.dataframe(shown, hide_index=True, height=sheet_height, width="stretch")
 
     def fmt_age(hours: float, lang: str) -> str:
         if hours >= 48:
             return f"{hours / 24:.0f}{t('days', lang)}"
         return f"{hours:.0f}{t('hours', lang)}"
 
+    # beside the IoT strip the sheet gives up the strip's height: the column stays as high as the map
+    sheet_height = map_height + 10 - (panels.IOT_STRIP_TOTAL_PX if iot_shown else 0)
     event_sheet()
+    if iot_shown:
+        panels.iot_strip(filters, code, current)
 
 if not filters.kiosk:
     league()

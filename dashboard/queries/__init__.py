@@ -9,12 +9,13 @@
     housing.py      housing units by type, usage and age; rental and vacancy
     events.py       rankings, the event sheet, trends, maps and the events page's breakdowns
     economy.py      village collective economy
+    iot.py          IoT devices and their alarms (物联感知)
 
 Pages call `dashboard.data.ask(principal, "<query>", db, ...)`; only operator commands (the `kpi` and
 `report` commands, the benchmarks) call the functions below directly, unscoped.
 """
 
-from dashboard.queries import economy, events, housing, kpi, population, regions
+from dashboard.queries import economy, events, housing, iot, kpi, population, regions
 from dashboard.queries.common import (
     AGE_BAND_YEARS,
     CHAIN_LEVELS,
@@ -49,6 +50,17 @@ from dashboard.queries.events import (
 from dashboard.queries.gate import OPERATOR, WITHHELD_TEXT, Gate, OutOfScope, suppress_table
 from dashboard.queries.gate import primary_suppressed as _suppressed
 from dashboard.queries.housing import housing_age, housing_by_child, housing_cells, housing_mix
+from dashboard.queries.iot import (
+    alarm_points,
+    alarms_by_hour,
+    alarms_by_type,
+    alarms_over_time,
+    device_mix,
+    device_points,
+    iot_by_child,
+    noisy_devices,
+    open_alarms,
+)
 from dashboard.queries.kpi import KPI_SQL, kpis, kpis_with_previous
 from dashboard.queries.population import (
     age_pyramid,
@@ -93,6 +105,10 @@ __all__ = [
     "_fetch_one",
     "_suppressed",
     "age_pyramid",
+    "alarm_points",
+    "alarms_by_hour",
+    "alarms_by_type",
+    "alarms_over_time",
     "ancestors",
     "boundaries",
     "build_info",
@@ -101,6 +117,8 @@ __all__ = [
     "children",
     "cursor",
     "default_period",
+    "device_mix",
+    "device_points",
     "economy",
     "economy_by_child",
     "economy_entities",
@@ -119,11 +137,15 @@ __all__ = [
     "housing_by_child",
     "housing_cells",
     "housing_mix",
+    "iot",
+    "iot_by_child",
     "kpi",
     "kpis",
     "kpis_with_previous",
     "map_cells",
     "map_resolution",
+    "noisy_devices",
+    "open_alarms",
     "overdue_events",
     "population",
     "population_by_child",
