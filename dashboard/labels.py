@@ -670,9 +670,12 @@ UI.update(
         "verified": ("已核实告警", "Verified alarms"),
         "false_alarms": ("误报数", "False alarms"),
         "online": ("在线设备", "Devices online"),
-        "iot_report_note": (
-            "物联设备为当前快照；告警按发出时间计入时段。",
-            "Devices are a snapshot; alarms count in the period by when they were raised.",
+        "summary_iot": (
+            "物联感知：{devices} 台设备，在线率 {online}；本期告警 {alarms} 条，处置率 {handled}，"
+            "处置时长中位数 {minutes} 分钟，误报率 {false}，待处置 {open} 条，转为事件 {escalated} 条。",
+            "IoT sensing: {devices} devices, {online} online; {alarms} alarms in the period, {handled} "
+            "handled, in a median of {minutes} minutes, {false} false; {open} still open, {escalated} "
+            "escalated to events.",
         ),
     }
 )

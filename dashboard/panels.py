@@ -377,11 +377,6 @@ def alarm_points_shown() -> bool:
     return bool(st.session_state.get(ALARM_POINTS_KEY, True))
 
 
-def has_iot(kpis: dict) -> bool:
-    """Whether a region has IoT devices, or alarms of devices retired since, to show."""
-    return bool(kpis["iot"]["devices"] or kpis["iot"]["alarms"])
-
-
 def alarm_age(minutes: float, lang: str) -> str:
     """How long an alarm has waited: minutes below an hour, then as `duration`."""
     if minutes < 60:

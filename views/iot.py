@@ -9,7 +9,8 @@ import streamlit as st
 from dashboard import charts, maps, panels
 from dashboard.data import ask
 from dashboard.labels import kpi_label, t
-from dashboard.queries.iot import DAILY_UP_TO_DAYS
+from dashboard.queries import DAILY_UP_TO_DAYS
+from dashboard.report import has_iot
 from pipelines.contract import DEVICES
 
 CARDS = (
@@ -31,7 +32,7 @@ lang, db, principal = filters.lang, filters.db, filters.principal
 device_type = panels.enum_choice("device_type", "device_type", DEVICES.column("device_type").enum, lang)
 chosen = (code, filters.start, filters.end, device_type)
 current, _ = panels.kpi_row(filters, code, CARDS)
-if not panels.has_iot(current):
+if not has_iot(current):
     # a region without sensors: one message, not a page of empty charts
     st.info(t("no_devices", lang))
     st.stop()

@@ -11,7 +11,7 @@ from dashboard.downloads import chart_downloads, period_text
 from dashboard.filters import Filters, drill_to
 from dashboard.labels import enum_label, kpi_label, t
 from dashboard.queries import MAP_METRICS
-from dashboard.report import ranking_table
+from dashboard.report import has_iot, ranking_table
 
 filters: Filters = st.session_state["filters"]
 lang, principal = filters.lang, filters.principal
@@ -27,7 +27,7 @@ current, previous = panels.compared_kpis(filters, code)
 cards = build_cards(current, previous, lang, compare=filters.compare)
 panels.show_cards(cards, 6, largest_rem=2.2 if filters.kiosk else 1.9, border=False)
 st.caption(filters.compared_text(economy_year=previous["year"]))
-iot_shown = panels.has_iot(current)  # a region with devices shows the IoT strip and alarm points
+iot_shown = has_iot(current)  # a region with devices shows the IoT strip and alarm points
 
 
 def league() -> None:

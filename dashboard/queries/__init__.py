@@ -51,6 +51,7 @@ from dashboard.queries.gate import OPERATOR, WITHHELD_TEXT, Gate, OutOfScope, su
 from dashboard.queries.gate import primary_suppressed as _suppressed
 from dashboard.queries.housing import housing_age, housing_by_child, housing_cells, housing_mix
 from dashboard.queries.iot import (
+    DAILY_UP_TO_DAYS,
     alarm_points,
     alarms_by_hour,
     alarms_by_type,
@@ -87,6 +88,7 @@ __all__ = [
     "AGE_BAND_YEARS",
     "CHAIN_LEVELS",
     "COMPARE_MODES",
+    "DAILY_UP_TO_DAYS",
     "FUNNEL_STAGES",
     "KPI_SQL",
     "MAP_METRICS",
