@@ -651,7 +651,7 @@ UI.update(
         "median_minutes": ("中位数(分钟)", "Median (min)"),
         "p90_minutes": ("90分位(分钟)", "90th percentile (min)"),
         "minutes": ("分钟", "min"),
-        "false_alarms_by_type": ("误报与转事件（按设备类型）", "False alarms and escalation by type"),
+        "false_alarms_by_type": ("误报与转事件（按设备类型）", "False alarms and escalation to events by type"),
         "noisy_devices": ("误报最多的设备", "Noisiest devices"),
         "no_false_alarms": ("时段内没有误报。", "No false alarms in the period."),
         "escalation_by_type": ("告警转事件（按设备类型）", "Alarms that became events, by type"),

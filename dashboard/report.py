@@ -493,8 +493,9 @@ def _events_charts(ctx: Context) -> list[Chart]:
 
 def has_iot(kpis: dict) -> bool:
     """Whether a region has IoT devices, or alarms of devices retired since: the report then has an
-    IoT section."""
-    return bool(kpis["iot"]["devices"] or kpis["iot"]["alarms"])
+    IoT section. A KPI object written without an iot block has none."""
+    iot = kpis.get("iot") or {}
+    return bool(iot.get("devices") or iot.get("alarms"))
 
 
 def _iot_charts(ctx: Context) -> list[Chart]:

@@ -187,6 +187,35 @@ def test_the_iot_page_filters_by_device_type_in_the_url(demo_db, monkeypatch):
     assert by_hour[kpi_label("alarms")].sum() == smoke.loc["smoke_detector", "alarms"]
 
 
+@pytest.fixture(scope="module")
+def pilot_grid(demo_db) -> str:
+    """The pilot's grid with the most alarms."""
+    period = queries.default_period(demo_db)
+    points = queries.alarm_points(demo_db, PILOT, period.start, period.end)
+    devices = queries.device_points(demo_db, PILOT).merge(points[["device_id", "alarms"]], on="device_id")
+    grids = (
+        queries.cursor(demo_db)
+        .execute(
+            "select device_id, grid_code from devices where device_id in (select unnest(?::varchar[]))",
+            [list(devices["device_id"])],
+        )
+        .df()
+    )
+    return str(devices.merge(grids, on="device_id").groupby("grid_code")["alarms"].sum().idxmax())
+
+
+@pytest.mark.parametrize("level", ["city", "community", "grid"])
+def test_the_iot_page_runs_at_every_level(demo_db, monkeypatch, pilot_grid, level):
+    code = {"city": "50", "community": pilot_grid[:12], "grid": pilot_grid}[level]
+    at = open_page(demo_db, monkeypatch, "iot", region=code)
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert [(m.label, m.value, m.delta) for m in at.metric][: len(IOT_CARDS)] == expected_cards(
+        demo_db, code, "zh"
+    )
+    assert at.get("deck_gl_json_chart") and at.get("plotly_chart")
+
+
 def test_a_region_without_devices_says_so(demo_db, monkeypatch):
     at = open_page(demo_db, monkeypatch, "iot", region=NO_SENSORS)
     assert not at.exception, at.exception

@@ -21,6 +21,11 @@ DAILY_UP_TO_DAYS = 62
 OPEN_ALARMS_SHOWN = 20
 NOISY_DEVICES_SHOWN = 10
 
+CHILD_COLUMNS = [
+    "code", "name", "devices", "online", "online_share", "alarms", "handled", "handled_rate", "open_alarms",
+    "false_alarm_share", "escalated", "escalated_share",
+]  # fmt: skip
+
 # Alarms of the devices under a region (a range of grid numbers) raised in the period, of one type or all.
 _ALARMS_IN = """
     from alarms
@@ -217,7 +222,7 @@ def iot_by_child(db: str | os.PathLike, code: str, start: DateLike, end: DateLik
     child_length = _child_length(code)
     lo, hi = region_range(code)
     if child_length == len(code):
-        return pd.DataFrame(columns=["code", "name", "devices", "online", "alarms"])
+        return pd.DataFrame(columns=CHILD_COLUMNS)  # a grid has no children
     return _fetch_df(
         db,
         f"""
