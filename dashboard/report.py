@@ -528,7 +528,7 @@ def _iot_charts(ctx: Context) -> list[Chart]:
         figure = charts.minutes_chart(by_type, lang, light=light)
         found.append(Chart("iot_minutes", t("minutes_by_type", lang), figure, by_type))
     figure = charts.rate_dots(
-        by_type, ["false_alarm_share", "escalated_share", "handled_rate"], lang, label_column="device_type",
+        by_type, ["handled_rate", "false_alarm_share", "escalated_share"], lang, label_column="device_type",
         code_column=None, enum=True, light=light,
     )  # fmt: skip
     found.append(Chart("iot_shares", t("false_alarms_by_type", lang), figure, by_type))

@@ -196,7 +196,7 @@ with shares_column:
     panels.chart(
         charts.rate_dots(
             by_type,
-            ["false_alarm_share", "escalated_share", "handled_rate"],
+            ["handled_rate", "false_alarm_share", "escalated_share"],
             lang,
             label_column="device_type",
             code_column=None,
