@@ -5,12 +5,13 @@ region with devices and absent without."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from inputs import G1, G5, KPI_TABLES, build_folder, write_folder
+from inputs import G1, G2, G5, KPI_TABLES, REGIONS, build_folder, write_folder
 from streamlit.testing.v1 import AppTest
 from test_iot import IOT_ALARMS, IOT_DEVICES
 from test_pages import has_chinese, open_page, table_with
@@ -293,3 +294,21 @@ def test_the_report_has_an_iot_section_only_where_there_are_devices(demo_db):
     assert "iot" not in [s["key"] for s in without["sections"]]
     assert not [row for row in without["kpi_rows"] if row["domain_key"] == "iot"]
     assert not any(sentence.startswith("物联感知") for sentence in without["summary"])
+
+
+def test_the_strip_shows_a_place_name_as_text(tmp_path, monkeypatch):
+    """A community named like markup is written out in the strip's list of open alarms, never run."""
+    named = "<img src=x onerror=alert(1)>社区"
+    regions = [r | {"name": named} if r["code"] == G2[:12] else r for r in REGIONS]
+    write_folder(
+        tmp_path / "input", KPI_TABLES | {"regions": regions, "devices": IOT_DEVICES, "alarms": IOT_ALARMS}
+    )
+    db = build_folder(tmp_path / "input", tmp_path / "yiping.duckdb").db_path
+    admin = Principal("admin", "admin", "50", "password")
+    at = open_page(
+        db, monkeypatch, "overview", principal=admin, region="500101", **{"from": YEAR[0], "to": YEAR[1]}
+    )
+    assert not at.exception, at.exception
+    strip = strip_html(at)
+    assert html.escape(named) in strip  # A4, open, on a device of G2
+    assert "<img" not in strip
