@@ -312,3 +312,17 @@ def test_the_strip_shows_a_place_name_as_text(tmp_path, monkeypatch):
     strip = strip_html(at)
     assert html.escape(named) in strip  # A4, open, on a device of G2
     assert "<img" not in strip
+
+
+def test_the_iot_page_keeps_to_the_scope(demo_db, monkeypatch):
+    """A link to the pilot from a 荣昌区 account: 无权查看 and no figure of it; a viewer gets no download."""
+    rongchang = Principal("rongchang", "analyst", NO_SENSORS, "password")
+    at = open_page(demo_db, monkeypatch, "iot", rongchang, region=PILOT)
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [t("out_of_scope") + PILOT]
+    assert not at.metric and not at.get("plotly_chart") and not at.get("deck_gl_json_chart")
+    assert not at.dataframe
+    viewer = Principal("wall", "viewer", PILOT, "password")
+    at = open_page(demo_db, monkeypatch, "iot", viewer, region=PILOT)
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart") and not at.get("download_button")
