@@ -81,6 +81,7 @@ else:
             icon=":material/agriculture:",
             url_path="economy",
         ),
+        st.Page("views/iot.py", title=t("iot_page", lang), icon=":material/sensors:", url_path="iot"),
     ]
     # (page, title key, icon, role it needs, city scope only): loads and the audit log concern the
     # whole city, so only stewards and admins whose scope is the city get them.

@@ -44,6 +44,8 @@ def format_value(kind: str, value: float | None, lang: str) -> str:
         return fmt.money(value, lang)
     if kind == "hours":
         return fmt.hours(value, lang)
+    if kind == "minutes":
+        return fmt.minutes(value, lang)
     return fmt.count(value, lang)
 
 

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from dashboard import format as fmt
 from dashboard.labels import KPI_LABELS, enum_label, kpi_label, level_label, t
+from dashboard.maps import DEVICE_COLORS, STATUS_COLORS
 from dashboard.queries import CHAIN_LEVELS
 from pipelines.contract import COLLECTIVE_ECONOMY, EVENTS, HOUSING, RESIDENTS
 from pipelines.safety import neutralize_formula
@@ -993,3 +994,44 @@ def map_tips(
     if frame.empty:
         return pd.Series(dtype=str)
     return frame.apply(one, axis=1).astype(str)
+
+
+# ------------------------------------------------------------------------------ 物联感知 (IoT)
+
+# Device types and statuses keep one colour on every chart, as the map draws them (maps.DEVICE_COLORS).
+# A device's status shares the column name with an event's: their codes differ, so one table holds both.
+ENUM_COLORS["device_type"] = {code: "#{:02x}{:02x}{:02x}".format(*rgb) for code, rgb in DEVICE_COLORS.items()}
+ENUM_COLORS["status"] |= {code: "#{:02x}{:02x}{:02x}".format(*rgb) for code, rgb in STATUS_COLORS.items()}
+
+
+def minutes_chart(
+    by_type: pd.DataFrame, lang: str = "zh", height: int | None = None, light: bool = False
+) -> go.Figure:
+    """Median minutes to handle an alarm per device type as bars, the 90th percentile as a marker beyond."""
+    shown = by_type.dropna(subset=["median_minutes"]) if not by_type.empty else by_type
+    if shown.empty:
+        return empty_figure(t("no_alarms", lang), height)
+    shown = shown.sort_values("median_minutes", ascending=False)
+    names = [enum_label(c, lang) for c in shown["device_type"]]
+    fig = go.Figure()
+    fig.add_bar(
+        y=names,
+        x=shown["median_minutes"],
+        orientation="h",
+        name=t("median_minutes", lang),
+        marker_color=ACCENT,
+        hovertemplate="%{y}: %{x:.1f}<extra>%{fullData.name}</extra>",
+    )
+    fig.add_scatter(
+        y=names,
+        x=shown["p90_minutes"],
+        mode="markers",
+        name=t("p90_minutes", lang),
+        marker={"color": WARN, "size": 11, "symbol": "line-ns-open", "line": {"width": 3}},
+        hovertemplate="%{y}: %{x:.1f}<extra>%{fullData.name}</extra>",
+    )
+    fig.update_layout(
+        yaxis={"automargin": True, "autorange": "reversed"},
+        xaxis={"title": t("minutes", lang), "rangemode": "tozero"},
+    )
+    return themed(fig, height=_bar_height(len(shown), height), light=light)

@@ -62,6 +62,12 @@ def hours(value: float | None, lang: str = "zh") -> str:
     return f"{value:,.1f}" + ("小时" if lang == "zh" else " h")
 
 
+def minutes(value: float | None, lang: str = "zh") -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.1f}" + ("分钟" if lang == "zh" else " min")
+
+
 def change_in_points(current: float | None, previous: float | None, lang: str = "zh") -> str | None:
     """The change of a rate, in percentage points: '+1.3个百分点' / '+1.3 pp'."""
     if current is None or previous is None:

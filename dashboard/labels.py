@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pipelines.contract import (
+    ALARMS,
     CITY_NAME,
     COLLECTIVE_ECONOMY,
+    DEVICES,
     EVENTS,
     HOUSING,
     LEVEL_LABELS,
@@ -616,6 +618,118 @@ ENUM_ZH.update({level: label for level, label in LEVEL_LABELS.items() if level !
 ENUM_ZH["other"] = "其他"
 # A resolution level reads as the level's name.
 RESOLUTION_LEVEL_ZH = dict(LEVEL_LABELS)
+
+
+# ------------------------------------------------------------------ IoT devices and alarms (物联感知)
+UI.update(
+    {
+        "iot_page": ("物联感知", "IoT sensing"),
+        "alarms_today": ("今日告警", "Alarms today"),
+        "alarms_today_help": (
+            "统计时段最后一天（{day}）发出的告警数。",
+            "Alarms raised on the last day of the period ({day}).",
+        ),
+        "newest_open_alarms": ("最新待处置告警", "Newest open alarms"),
+        "open_alarms_total": ("时段内待处置告警共 {n} 条", "{n} open alarms raised in the period"),
+        "no_open_alarms": ("时段内没有待处置告警。", "No open alarms in the period."),
+        "no_alarms": ("时段内没有告警。", "No alarms in the period."),
+        "no_devices": ("该区域没有物联设备。", "There are no IoT devices in this region."),
+        "alarm_points": ("告警点位", "Alarm points"),
+        "alarm_points_help": (
+            "时段内发出告警的设备：红色仍有待处置告警，黄色均已处置；点越大告警越多。",
+            "Devices that raised alarms in the period: red with alarms still open, amber all handled; "
+            "the larger, the more alarms.",
+        ),
+        "device_map": ("设备分布", "Devices on the map"),
+        "color_by": ("着色", "Colour by"),
+        "device_type": ("设备类型", "Device type"),
+        "device_status": ("设备状态", "Device status"),
+        "devices_by_type": ("设备类型与状态", "Devices by type and status"),
+        "alarms_over_time": ("告警趋势（按设备类型）", "Alarms over time by type"),
+        "alarms_by_hour": ("告警时段分布（按小时）", "Alarms by hour of day"),
+        "minutes_by_type": ("处置时长（按设备类型）", "Time to handle by type"),
+        "median_minutes": ("中位数(分钟)", "Median (min)"),
+        "p90_minutes": ("90分位(分钟)", "90th percentile (min)"),
+        "minutes": ("分钟", "min"),
+        "false_alarms_by_type": (
+            "误报与转事件（按设备类型）",
+            "False alarms and escalation to events by type",
+        ),
+        "noisy_devices": ("误报最多的设备", "Noisiest devices"),
+        "no_false_alarms": ("时段内没有误报。", "No false alarms in the period."),
+        "escalated_share": ("转事件率", "Share escalated to events"),
+        "iot_by_child": ("下级区域告警处置", "Alarms by sub-region"),
+        "open_alarm_list": ("待处置告警及等待时长", "Open alarms and how long they have waited"),
+        "iot_cards_all_types": (
+            "指标卡为全部设备类型；下方图表按所选设备类型。",
+            "The cards count every device type; the charts below, the type chosen.",
+        ),
+        "device_id": ("设备编号", "Device ID"),
+        "alarm_id": ("告警编号", "Alarm ID"),
+        "raised_at": ("告警时间", "Raised"),
+        "hour": ("时", "Hour"),
+        "day": ("日期", "Date"),
+        "verified": ("已核实告警", "Verified alarms"),
+        "false_alarms": ("误报数", "False alarms"),
+        "online": ("在线设备", "Devices online"),
+        "summary_iot": (
+            "物联感知：{devices} 台设备，在线率 {online}；本期告警 {alarms} 条，处置率 {handled}，"
+            "处置时长中位数 {minutes} 分钟，误报率 {false}，待处置 {open} 条，转为事件 {escalated} 条。",
+            "IoT sensing: {devices} devices, {online} online; {alarms} alarms in the period, {handled} "
+            "handled, in a median of {minutes} minutes, {false} false; {open} still open, {escalated} "
+            "escalated to events.",
+        ),
+    }
+)
+KPI_DEFINITIONS.update(
+    {
+        "devices": (
+            "区域内未拆除的物联设备数（当前快照）。",
+            "IoT devices in the region not retired (a snapshot).",
+        ),
+        "online_share": ("在线设备占未拆除设备的比例。", "Devices online over devices not retired."),
+        "alarms": (
+            "区域内设备在时段内发出的告警数。",
+            "Alarms raised in the period by devices in the region.",
+        ),
+        "handled": ("其中已处置的告警数。", "Of those, the alarms handled."),
+        "handled_rate": ("已处置告警占时段内告警数的比例。", "Handled alarms over all alarms of the period."),
+        "median_minutes_to_handle": (
+            "已处置告警从发出到处置的分钟数的中位数。",
+            "Median minutes from alarm to handling over handled alarms.",
+        ),
+        "false_alarm_share": (
+            "核实为误报的告警占有核实结果的已处置告警的比例。",
+            "False alarms over handled alarms with an outcome.",
+        ),
+        "open_alarms": ("其中仍待处置的告警数。", "Of those, the alarms still open."),
+        "escalated": ("其中已转为事件的告警数。", "Of those, the alarms that raised an event."),
+    }
+)
+for _table in (DEVICES, ALARMS):
+    for _column in _table.columns:
+        for _code, _label in (_column.enum or {}).items():
+            ENUM_ZH.setdefault(_code, _label)
+ENUM_EN.update(
+    {
+        # the events' source 物联感知 is named as the page is: one English name for one Chinese label
+        "iot": "IoT sensing",
+        "smoke_detector": "Smoke detector",
+        "door_access": "Door access",
+        "bin_sensor": "Bin fill sensor",
+        "parking_sensor": "Parking sensor",
+        "high_throw_camera": "High-throw camera",
+        "gas_detector": "Gas detector",
+        "water_sensor": "Standing-water sensor",
+        "online": "Online",
+        "offline": "Offline",
+        "retired": "Retired",
+        "open": "Open",
+        "handled": "Handled",
+        "confirmed": "Confirmed",
+        "false_alarm": "False alarm",
+    }
+)
 
 
 def t(key: str, lang: str = "zh") -> str:

@@ -226,3 +226,90 @@ def region_map(
         tooltip={"text": "{tip}", "style": TOOLTIP_STYLE},
         height=height,
     )
+
+
+# ------------------------------------------------------------------------------ IoT points
+
+# Device types in a fixed order and colour, the same on every map and chart.
+DEVICE_COLORS = {
+    "smoke_detector": (248, 113, 113),
+    "door_access": (96, 165, 250),
+    "bin_sensor": (52, 211, 153),
+    "parking_sensor": (251, 191, 36),
+    "high_throw_camera": (167, 139, 250),
+    "gas_detector": (244, 114, 182),
+    "water_sensor": (34, 211, 238),
+}
+STATUS_COLORS = {"online": (52, 211, 153), "offline": (251, 146, 60), "retired": (100, 116, 139)}
+OPEN_ALARM_COLOR = (239, 68, 68)
+HANDLED_ALARM_COLOR = (250, 204, 21)
+
+
+def _points(frame: pd.DataFrame, colors: dict[str, tuple[int, int, int]], column: str) -> pd.DataFrame:
+    data = frame.copy()
+    rgb = np.array([colors.get(value, (148, 163, 184)) for value in data[column]], dtype=int).reshape(-1, 3)
+    data["r"], data["g"], data["b"] = rgb.T
+    return data
+
+
+def alarm_layer(points: pd.DataFrame) -> pdk.Layer:
+    """Devices that raised alarms (`queries.alarm_points`, with a `tip`): red and ringed where an alarm
+    is still open, small dim amber where all are handled, larger with more alarms; open ones on top."""
+    data = points.sort_values(["open_alarms", "alarms"], kind="stable").copy()
+    is_open = data["open_alarms"].to_numpy() > 0
+    rgb = np.where(is_open[:, None], OPEN_ALARM_COLOR, HANDLED_ALARM_COLOR)
+    data["r"], data["g"], data["b"] = rgb.T
+    data["a"] = np.where(is_open, 255, 120)
+    data["ring"] = np.where(is_open, 255, 0)
+    grown = np.sqrt(data["alarms"].to_numpy(dtype=float)).clip(0, 4)
+    data["radius"] = np.where(is_open, 6 + grown, 1.5 + grown / 2)
+    return pdk.Layer(
+        "ScatterplotLayer",
+        data=inert_frame(data[["code", "lon", "lat", "r", "g", "b", "a", "ring", "radius", "tip"]]),
+        id="alarm_points",
+        get_position="[lon, lat]",
+        get_fill_color="[r, g, b, a]",
+        get_radius="radius",
+        radius_units=pdk.types.String("pixels"),  # a plain string, not an expression
+        stroked=True,
+        get_line_color="[255, 255, 255, ring]",
+        line_width_units=pdk.types.String("pixels"),
+        get_line_width=1.5,
+        pickable=True,
+    )
+
+
+def under_labels(deck: pdk.Deck, layer: pdk.Layer) -> pdk.Deck:
+    """The deck with `layer` drawn above its cells and outlines, under the names (which stay readable)."""
+    names = [number for number, drawn in enumerate(deck.layers) if drawn.id == "labels"]
+    deck.layers.insert(names[0] if names else len(deck.layers), layer)
+    return deck
+
+
+def device_map(
+    devices: pd.DataFrame,
+    color_by: str,
+    labels: pd.DataFrame,
+    boundaries: pd.DataFrame | None = None,
+    height: int = 560,
+    width: int = 900,
+) -> pdk.Deck:
+    """Devices (`queries.device_points`, with a `tip`) as points coloured by `color_by` (device_type or
+    status), over the children's outlines and names, as `region_map` draws them."""
+    deck = region_map(pd.DataFrame(), "events", labels, boundaries, height=height, width=width)
+    if devices.empty:
+        return deck
+    colors = DEVICE_COLORS if color_by == "device_type" else STATUS_COLORS
+    data = _points(devices, colors, color_by)
+    layer = pdk.Layer(
+        "ScatterplotLayer",
+        data=inert_frame(data[["code", "lon", "lat", "r", "g", "b", "tip"]]),
+        id="devices",
+        get_position="[lon, lat]",
+        get_fill_color="[r, g, b, 220]",
+        get_radius=3,
+        radius_units=pdk.types.String("pixels"),  # a plain string, not an expression
+        radius_min_pixels=2,
+        pickable=True,
+    )
+    return under_labels(deck, layer)

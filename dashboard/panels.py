@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard import charts, frame
 from dashboard import format as fmt
 from dashboard.access import Principal
-from dashboard.cards import Card, build_cards, fit_css
+from dashboard.cards import Card, build_cards, fit_css, format_value
 from dashboard.data import ask
 from dashboard.downloads import chart_downloads, may_download, period_text
 from dashboard.filters import Filters, drill_to, page_choice
@@ -465,5 +465,167 @@ WALL_SHEET_CSS = """
   .yp-sheet td:last-child { white-space: nowrap; text-overflow: ellipsis; }
   .yp-sheet tr.yp-late td { color: #fca5a5; }
   .yp-sheet td:first-child { color: #fbbf24; font-weight: 600; }
+</style>
+"""
+
+
+# ------------------------------------------------------------------------ 物联感知 (the IoT strip)
+
+IOT_STRIP_PX = 204  # the height of the strip's figures and list, under its heading
+# What the strip takes from the event sheet beside it: its heading, the gaps between, and the list.
+IOT_STRIP_TOTAL_PX = IOT_STRIP_PX + 76
+IOT_STRIP_ALARMS = 5  # the newest open alarms it lists
+# The strip's figures: (key, kind) of the iot block; alarms_today is the block of the period's last day.
+IOT_STRIP_FIGURES = (
+    ("alarms_today", "count"),
+    ("alarms", "count"),
+    ("open_alarms", "count"),
+    ("handled_rate", "rate"),
+)
+
+
+ALARM_POINTS_KEY = "overview_alarm_points"  # the strip's switch, read by the map drawn before it
+
+
+def alarm_points_shown() -> bool:
+    """Whether the overview's map shows alarm points: on until the strip's switch turns them off."""
+    return bool(st.session_state.get(ALARM_POINTS_KEY, True))
+
+
+def alarm_age(minutes: float, lang: str) -> str:
+    """How long an alarm has waited: minutes below an hour, then as `duration`."""
+    if minutes < 60:
+        return f"{minutes:.0f}{t('minutes', lang)}"
+    return duration(minutes / 60, lang)
+
+
+def alarm_tips(points: pd.DataFrame, lang: str) -> pd.Series:
+    """The tooltip of each alarm point: the device's type, its alarms and those still open."""
+    named = points.assign(name=[enum_label(code, lang) for code in points["device_type"]])
+    lines = [
+        (kpi_label("alarms", lang), "alarms", "count"),
+        (kpi_label("open_alarms", lang), "open_alarms", "count"),
+    ]
+    return charts.map_tips(named, lines, lang)
+
+
+def device_tips(devices: pd.DataFrame, lang: str) -> pd.Series:
+    """The tooltip of each device on the map: its id, type and status, and its place."""
+    return pd.Series(
+        [
+            f"{device}\n{enum_label(kind, lang)} · {enum_label(status, lang)}\n{place}"
+            for device, kind, status, place in zip(
+                devices["device_id"], devices["device_type"], devices["status"], devices["place"], strict=True
+            )
+        ],
+        index=devices.index,
+        dtype=str,
+    )
+
+
+def legend(colors: dict[str, tuple[int, int, int]], shown: set, lang: str) -> None:
+    """A map's legend: a dot of each colour and its code's label, for the codes on the map."""
+    items = "".join(
+        f'<span><i style="background:rgb{rgb}"></i>{html.escape(enum_label(code, lang))}</span>'
+        for code, rgb in colors.items()
+        if code in shown
+    )
+    st.html(f'{LEGEND_CSS}<div class="yp-legend">{items}</div>')
+
+
+LEGEND_CSS = """
+<style>
+  .yp-legend { display: flex; flex-wrap: wrap; gap: 2px 14px; font-size: 0.85rem; color: #8aa4c2; }
+  .yp-legend i { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 5px; }
+</style>
+"""
+
+
+def iot_figures(current: dict, today: dict, lang: str) -> list[tuple[str, str, str]]:
+    """(key, label, value) of the strip's figures, from the KPI object of the period and of its last day."""
+    values = {**current["iot"], "alarms_today": today["iot"]["alarms"]}
+    return [
+        (
+            key,
+            t(key, lang) if key == "alarms_today" else kpi_label(key, lang),
+            format_value(kind, values[key], lang),
+        )
+        for key, kind in IOT_STRIP_FIGURES
+    ]
+
+
+def iot_strip(filters: Filters, code: str, current: dict) -> None:
+    """The overview's IoT strip: its heading with the map's alarm points switch (ALARM_POINTS_KEY), then
+    alarms of the period's last day and of the period, open alarms, the handling rate, and the newest
+    open alarms with their age, IOT_STRIP_PX high."""
+    lang, principal = filters.lang, filters.principal
+    with st.container(horizontal=True, vertical_alignment="center", key="iot_strip_head"):
+        st.markdown(f"**{t('iot_page', lang)}**")
+        st.toggle(
+            t("alarm_points", lang), value=True, key=ALARM_POINTS_KEY, help=t("alarm_points_help", lang)
+        )
+    today = ask(principal, "kpis", filters.db, code, filters.end, filters.end, year=filters.year)
+    waiting = ask(
+        principal, "open_alarms", filters.db, code, filters.start, filters.end, limit=IOT_STRIP_ALARMS
+    )
+    help_today = t("alarms_today_help", lang).format(day=filters.end.isoformat())
+    tiles = "".join(
+        f'<div class="yp-iot-figure" data-key="{key}"'
+        + (f' title="{html.escape(help_today)}"' if key == "alarms_today" else "")
+        + f'><div class="yp-iot-label">{html.escape(label)}</div>'
+        f'<div class="yp-iot-value">{html.escape(value)}</div></div>'
+        for key, label, value in iot_figures(current, today, lang)
+    )
+    if waiting.empty:
+        listing = f'<div class="yp-iot-none">{html.escape(t("no_open_alarms", lang))}</div>'
+    else:
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(cell))}</td>"
+                for cell in (
+                    row.raised_at.strftime("%m-%d %H:%M"),
+                    row.place,
+                    enum_label(row.device_type, lang),
+                    alarm_age(row.age_minutes, lang),
+                )
+            )
+            + "</tr>"
+            for row in waiting.itertuples()
+        )
+        heads = "".join(
+            f"<th>{html.escape(h)}</th>"
+            for h in (t("raised_at", lang), t("place", lang), t("device_type", lang), t("age", lang))
+        )
+        total = t("open_alarms_total", lang).format(n=f"{int(waiting['total'].iloc[0]):,}")
+        listing = (
+            f'<div class="yp-iot-caption">{html.escape(t("newest_open_alarms", lang))} · {html.escape(total)}</div>'
+            f'<table class="yp-iot-alarms"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>'
+        )
+    st.html(
+        f'{IOT_STRIP_CSS}<div class="yp-iot" style="height:{IOT_STRIP_PX}px">'
+        f'<div class="yp-iot-figures">{tiles}</div>{listing}</div>'
+    )
+
+
+IOT_STRIP_CSS = """
+<style>
+  .yp-iot { overflow: hidden; color: #e2ecf7; }
+  .yp-iot-figures { display: grid; grid-template-columns: repeat(4, 1fr); gap: 6px; margin-bottom: 6px; }
+  .yp-iot-figure { background: rgba(34, 211, 238, 0.07); border-radius: 4px; padding: 4px 8px; min-width: 0; }
+  .yp-iot-label { color: #8aa4c2; font-size: 0.8rem; line-height: 1.2; white-space: nowrap; overflow: hidden;
+      text-overflow: ellipsis; }
+  .yp-iot-value { font-size: 1.4rem; font-weight: 600; line-height: 1.2; white-space: nowrap; }
+  .yp-iot-caption { color: #8aa4c2; font-size: 0.8rem; margin-bottom: 2px; }
+  .yp-iot-none { color: #8aa4c2; font-size: 0.9rem; }
+  .yp-iot-alarms { width: 100%; border-collapse: collapse; font-size: 0.82rem; line-height: 1.35;
+      table-layout: fixed; }
+  .yp-iot-alarms th { color: #8aa4c2; font-weight: 500; font-size: 0.75rem; text-align: left; padding: 0 4px 2px 4px;
+      border-bottom: 1px solid #1f3a5c; }
+  .yp-iot-alarms td { padding: 1px 4px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+      border-bottom: 1px solid #142a47; }
+  .yp-iot-alarms th:nth-child(1), .yp-iot-alarms td:nth-child(1) { width: 24%; }
+  .yp-iot-alarms th:nth-child(2), .yp-iot-alarms td:nth-child(2) { width: 38%; }
+  .yp-iot-alarms th:nth-child(4), .yp-iot-alarms td:nth-child(4) { width: 14%; text-align: right; }
 </style>
 """

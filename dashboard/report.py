@@ -29,7 +29,7 @@ from dashboard import charts, export
 from dashboard import format as fmt
 from dashboard.access import Principal
 from dashboard.labels import enum_label, kpi_label, level_label, t
-from dashboard.queries import OPERATOR, SUPPRESSED_TEXT, DateLike, Gate, Period, is_snapshot
+from dashboard.queries import DAILY_UP_TO_DAYS, OPERATOR, SUPPRESSED_TEXT, DateLike, Gate, Period, is_snapshot
 from pipelines.contract import TAGS
 
 FORMATS = ("pdf", "html", "xlsx")
@@ -90,14 +90,34 @@ KPI_ROWS: tuple[tuple[str, str, str], ...] = (
     ("collective_economy", "share_ge_100k", "rate"),
     ("collective_economy", "share_profit_ge_100k", "rate"),
 )
-DOMAINS = ("population", "housing", "events", "collective_economy")
+# The iot block, for a region with devices only (`has_iot`): a city without sensors reports none of it.
+IOT_KPI_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("iot", "devices", "count"),
+    ("iot", "online_share", "rate"),
+    ("iot", "alarms", "count"),
+    ("iot", "handled", "count"),
+    ("iot", "handled_rate", "rate"),
+    ("iot", "median_minutes_to_handle", "minutes"),
+    ("iot", "false_alarm_share", "rate"),
+    ("iot", "open_alarms", "count"),
+    ("iot", "escalated", "count"),
+)
+DOMAINS = ("population", "housing", "events", "collective_economy", "iot")
 DOMAIN_TITLE_KEYS = {
     "population": "population_page",
     "housing": "housing_page",
     "events": "events_page",
     "collective_economy": "economy_page",
+    "iot": "iot_page",
 }
-EXCEL_FORMATS = {"count": "#,##0", "care": "#,##0", "rate": "0.0%", "hours": "#,##0.0", "money": "#,##0.00"}
+EXCEL_FORMATS = {
+    "count": "#,##0",
+    "care": "#,##0",
+    "rate": "0.0%",
+    "hours": "#,##0.0",
+    "minutes": "#,##0.0",
+    "money": "#,##0.00",
+}
 RANKING_RATES = ("resolution_rate", "on_time_rate", "grassroots_rate", "satisfaction_rate")
 
 
@@ -150,7 +170,7 @@ def figure_text(kind: str, value: float | None, lang: str = "zh") -> str:
         return f"{int(value):,}"
     if kind == "rate":
         return fmt.percent(value)
-    if kind == "hours":
+    if kind in ("hours", "minutes"):
         return f"{value:,.1f}"
     if kind == "money":
         return f"¥{value:,.0f}" if lang == "en" else f"{value / fmt.WAN:,.2f}万元"
@@ -175,13 +195,14 @@ def kpi_rows(
     small_unit: bool = False,
     care_texts: dict[str, str] | None = None,
 ) -> list[dict]:
-    """The KPI table: every KPI of SPEC section 6 with the previous period's value and the change.
+    """The KPI table: every KPI of SPEC section 6 with the previous period's value and the change; the
+    iot block only for a region with devices.
 
     `current` and `previous` come through the gate: a hidden special-care count is None, shown as the
     population page shows it (`care_texts`, tag to text: "<5", or "…" where withheld), else "<5".
     `small_unit` is kept for callers; the gate has already decided what is hidden."""
     rows = []
-    for section, key, kind in KPI_ROWS:
+    for section, key, kind in KPI_ROWS + (IOT_KPI_ROWS if has_iot(current) else ()):
         now, before = _value(current, section, key), _value(previous, section, key)
         if is_snapshot(section, key):
             rows.append(_snapshot_row(section, key, kind, now, lang, care_texts))
@@ -322,6 +343,20 @@ def summary(
         )
     else:
         sentences.append(t("summary_no_economy", lang).format(year=current["year"]))
+    if has_iot(current):
+        iot = current["iot"]
+        sentences.append(
+            t("summary_iot", lang).format(
+                devices=figure_text("count", iot["devices"]),
+                online=fmt.percent(iot["online_share"]),
+                alarms=figure_text("count", iot["alarms"]),
+                handled=fmt.percent(iot["handled_rate"]),
+                minutes=figure_text("minutes", iot["median_minutes_to_handle"]),
+                false=fmt.percent(iot["false_alarm_share"]),
+                open=figure_text("count", iot["open_alarms"]),
+                escalated=figure_text("count", iot["escalated"]),
+            )
+        )
     if child_level:
         sentences += _ranking_sentences(ranking, child_level, lang)
     return sentences
@@ -480,6 +515,50 @@ def _events_charts(ctx: Context) -> list[Chart]:
     return found
 
 
+def has_iot(kpis: dict) -> bool:
+    """Whether a region has IoT devices, or alarms of devices retired since: the report then has an
+    IoT section. A KPI object written without an iot block has none."""
+    iot = kpis.get("iot") or {}
+    return bool(iot.get("devices") or iot.get("alarms"))
+
+
+def _iot_charts(ctx: Context) -> list[Chart]:
+    """The 物联感知 section: devices by type and status, alarms over time, time to handle, false alarms
+    and escalation by type; nothing for a region without devices."""
+    if not has_iot(ctx.current):
+        return []
+    lang, light = ctx.lang, True
+    db, code, start, end, ask = ctx.db, ctx.code, ctx.period.start, ctx.period.end, ctx.gate.ask
+    mix = ask("device_mix", db, code)
+    found = []
+    if _has_rows(mix, "devices"):
+        figure = charts.stacked_bars(
+            mix, "device_type", "status", "devices", lang, enum_x=True, light=light,
+            y_title=kpi_label("devices", lang),
+        )  # fmt: skip
+        found.append(Chart("iot_devices", t("devices_by_type", lang), figure, mix))
+    if not ctx.current["iot"]["alarms"]:
+        return found
+    over_time = ask("alarms_over_time", db, code, start, end)
+    daily = ctx.period.days <= DAILY_UP_TO_DAYS
+    shown = over_time.assign(day=over_time["day"].astype(str).str[: 10 if daily else 7])
+    figure = charts.stacked_bars(
+        shown, "day", "device_type", "alarms", lang, light=light, y_title=kpi_label("alarms", lang),
+        x_values=None if daily else charts.months_between(start, end),
+    )  # fmt: skip
+    found.append(Chart("iot_over_time", t("alarms_over_time", lang), figure, shown))
+    by_type = ask("alarms_by_type", db, code, start, end)
+    if _has_rows(by_type, "handled"):
+        figure = charts.minutes_chart(by_type, lang, light=light)
+        found.append(Chart("iot_minutes", t("minutes_by_type", lang), figure, by_type))
+    figure = charts.rate_dots(
+        by_type, ["handled_rate", "false_alarm_share", "escalated_share"], lang, label_column="device_type",
+        code_column=None, enum=True, light=light,
+    )  # fmt: skip
+    found.append(Chart("iot_shares", t("false_alarms_by_type", lang), figure, by_type))
+    return found
+
+
 def _economy_charts(ctx: Context) -> list[Chart]:
     lang, light, year = ctx.lang, True, ctx.year
     villages = ctx.gate.ask("economy_villages", ctx.db, ctx.code, year)
@@ -529,6 +608,7 @@ CHART_BUILDERS: dict[str, Callable[[Context], list[Chart]]] = {
     "housing": _housing_charts,
     "events": _events_charts,
     "collective_economy": _economy_charts,
+    "iot": _iot_charts,
 }
 
 

@@ -13,9 +13,17 @@ from pipelines.contract import CITY_NAME
 pytestmark = pytest.mark.browser
 
 # The pages an open demo session lists, in the router's order, by their title keys.
-NAV_KEYS = ("overview", "population_page", "housing_page", "events_page", "economy_page", "report_page")
+NAV_KEYS = (
+    "overview",
+    "population_page",
+    "housing_page",
+    "events_page",
+    "economy_page",
+    "iot_page",
+    "report_page",
+)
 # Pages with KPI cards, by URL path (the overview is the default page, at /).
-CARD_PAGES = {"": 12, "population": 10, "housing": 4, "events": 8, "economy": 5}
+CARD_PAGES = {"": 12, "population": 10, "housing": 4, "events": 8, "economy": 5, "iot": 8}
 RUNNING = '[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]'
 CJK = re.compile(r"[\u3400-\u9fff]")
 ENGLISH_CARD_LABELS = {en for _, en in KPI_LABELS.values()} | set(ENUM_EN.values())

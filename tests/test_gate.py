@@ -21,6 +21,7 @@ DOMAINS = (
     queries.housing,
     queries.events,
     queries.economy,
+    queries.iot,
 )
 REGION_ARGUMENTS = ("code", "region", "codes")
 # Modules outside the pages that may call query functions themselves: the gate's cached door for the

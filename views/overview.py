@@ -11,7 +11,7 @@ from dashboard.downloads import chart_downloads, period_text
 from dashboard.filters import Filters, drill_to
 from dashboard.labels import enum_label, kpi_label, t
 from dashboard.queries import MAP_METRICS
-from dashboard.report import ranking_table
+from dashboard.report import has_iot, ranking_table
 
 # How often the event sheet looks again between publishes, for its 新 marks to lapse (they last minutes).
 SHEET_TICK_SECONDS = 60
@@ -32,6 +32,7 @@ current, previous = panels.compared_kpis(filters, code)
 cards = build_cards(current, previous, lang, compare=filters.compare)
 panels.show_cards(cards, 6, largest_rem=2.2 if filters.kiosk else 1.9, border=False)
 st.caption(filters.compared_text(economy_year=previous["year"]))
+iot_shown = has_iot(current)  # a region with devices shows the IoT strip and alarm points
 
 
 def league() -> None:
@@ -92,6 +93,11 @@ with map_column:
     deck = maps.region_map(
         cells, metric, labels, outlines, height=map_height, width=700, tooltip_html=tooltip
     )
+    if iot_shown and panels.alarm_points_shown():
+        points = ask(principal, "alarm_points", filters.db, code, filters.start, filters.end)
+        if not points.empty:
+            points["tip"] = panels.alarm_tips(points, lang)
+            maps.under_labels(deck, maps.alarm_layer(points))
     st.pydeck_chart(deck, height=map_height, key="overview_map")
 
 # ------------------------------------------------------------------------ trend and ranking
@@ -146,16 +152,20 @@ with sheet_column:
         )[["new_mark", "reported_at", "place", "category", "status", "age", "overdue", "description"]]
         shown.columns = [t(c, lang) for c in shown.columns]
         if filters.kiosk:
-            panels.sheet_wall(shown, height=map_height + 10, overdue_column=t("overdue", lang))
+            panels.sheet_wall(shown, height=sheet_height, overdue_column=t("overdue", lang))
         else:
-            st.dataframe(shown, hide_index=True, height=map_height + 10, width="stretch")
+            st.dataframe(shown, hide_index=True, height=sheet_height, width="stretch")
 
     def fmt_age(hours: float, lang: str) -> str:
         if hours >= 48:
             return f"{hours / 24:.0f}{t('days', lang)}"
         return f"{hours:.0f}{t('hours', lang)}"
 
+    # beside the IoT strip the sheet gives up the strip's height: the column stays as high as the map
+    sheet_height = map_height + 10 - (panels.IOT_STRIP_TOTAL_PX if iot_shown else 0)
     event_sheet()
+    if iot_shown:
+        panels.iot_strip(filters, code, current)
 
 if not filters.kiosk:
     league()

@@ -9,12 +9,13 @@
     housing.py      housing units by type, usage and age; rental and vacancy
     events.py       rankings, the event sheet, trends, maps and the events page's breakdowns
     economy.py      village collective economy
+    iot.py          IoT devices and their alarms (物联感知)
 
 Pages call `dashboard.data.ask(principal, "<query>", db, ...)`; only operator commands (the `kpi` and
 `report` commands, the benchmarks) call the functions below directly, unscoped.
 """
 
-from dashboard.queries import economy, events, housing, kpi, population, regions
+from dashboard.queries import economy, events, housing, iot, kpi, population, regions
 from dashboard.queries.common import (
     AGE_BAND_YEARS,
     CHAIN_LEVELS,
@@ -57,6 +58,18 @@ from dashboard.queries.events import (
 from dashboard.queries.gate import OPERATOR, WITHHELD_TEXT, Gate, OutOfScope, suppress_table
 from dashboard.queries.gate import primary_suppressed as _suppressed
 from dashboard.queries.housing import housing_age, housing_by_child, housing_cells, housing_mix
+from dashboard.queries.iot import (
+    DAILY_UP_TO_DAYS,
+    alarm_points,
+    alarms_by_hour,
+    alarms_by_type,
+    alarms_over_time,
+    device_mix,
+    device_points,
+    iot_by_child,
+    noisy_devices,
+    open_alarms,
+)
 from dashboard.queries.kpi import KPI_SQL, SNAPSHOT_FIGURES, is_snapshot, kpis, kpis_with_previous
 from dashboard.queries.population import (
     age_pyramid,
@@ -83,6 +96,7 @@ __all__ = [
     "AGE_BAND_YEARS",
     "CHAIN_LEVELS",
     "COMPARE_MODES",
+    "DAILY_UP_TO_DAYS",
     "FUNNEL_STAGES",
     "KPI_SQL",
     "MAP_METRICS",
@@ -102,6 +116,10 @@ __all__ = [
     "_fetch_one",
     "_suppressed",
     "age_pyramid",
+    "alarm_points",
+    "alarms_by_hour",
+    "alarms_by_type",
+    "alarms_over_time",
     "ancestors",
     "boundaries",
     "build_info",
@@ -110,6 +128,8 @@ __all__ = [
     "children",
     "cursor",
     "default_period",
+    "device_mix",
+    "device_points",
     "economy",
     "economy_by_child",
     "economy_entities",
@@ -129,11 +149,15 @@ __all__ = [
     "housing_cells",
     "housing_mix",
     "is_snapshot",
+    "iot",
+    "iot_by_child",
     "kpi",
     "kpis",
     "kpis_with_previous",
     "map_cells",
     "map_resolution",
+    "noisy_devices",
+    "open_alarms",
     "overdue_events",
     "population",
     "population_by_child",
