@@ -18,6 +18,8 @@ from dashboard.data import ask
 from dashboard.filters import drill_to
 from dashboard.labels import kpi_label, t
 
+# The map's zoom and full-screen buttons: on the wall nobody can click them.
+WALL_MAP_STYLE = '<style>[data-testid="stDeckGlJsonChart"] button { display: none !important; }</style>'
 # The map's type on the wall is larger: it is read from across the room.
 FONT_PX = {"desk": 14, "wall": 18}
 
@@ -103,6 +105,7 @@ def show(
         frame, metric, width, height, font_px=font_px, weight="importance", cells=cells, interactive=not wall
     )
     if wall:
+        st.html(WALL_MAP_STYLE)
         st.pydeck_chart(deck, height=height, key=f"{key}_{current}")
         return
     event = st.pydeck_chart(

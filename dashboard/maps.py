@@ -478,6 +478,9 @@ def legend_stops(values: pd.Series, metric: str, steps: int = 5) -> list[tuple[s
     else:
         top = scale_top(numbers)
         points = np.linspace(0.0, top if top > 0 else 1.0, steps)
+    if metric != "resolution_rate":
+        # whole numbers for counts, each once: a scale up to 3 events reads 0, 1, 2, 3
+        points = np.unique(np.round(points)) if top >= 1 else points
     colors = cell_colors(pd.DataFrame({metric: points}), metric, top=top)
     return [(f"rgb({r},{g},{b})", float(v)) for (r, g, b, _), v in zip(colors, points, strict=True)]
 

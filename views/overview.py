@@ -61,8 +61,9 @@ compact = filters.kiosk
 # the wall screen fits 1080 px: the cards, the line naming the compared dates, then these (the map
 # under its metric switch and its legend)
 map_height = 536 if compact else 530
-# the map column's width on a 1920 px screen: labels are placed for it, and a wider wall only adds room
-MAP_WIDTH = 700
+# the map column's width on a 1920 px screen, without and with the sidebar: the map fits the region
+# and places its labels for it, and a wider screen only adds room around them
+map_width = 700 if compact else 540
 
 # ------------------------------------------------------------------------------------- map
 with map_column:
@@ -98,7 +99,7 @@ with map_column:
         lang,
         code,
         height=map_height,
-        width=MAP_WIDTH,
+        width=map_width,
         wall=filters.kiosk,
         cells=cells,
     )
