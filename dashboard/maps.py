@@ -191,41 +191,14 @@ def region_map(
                 line_width_min_pixels=1.5,
             )
         )
+    view = fit_view(labels, width, height, margin_px=8)
     if not labels.empty:
-        placed = labels.dropna(subset=["lon", "lat"])
-        names = inert_frame(placed[["code", "name", "lon", "lat"]].assign(tip=tooltip_text(placed, None)))
-        # deck.gl draws only the characters it is given; pydeck must pass them as a plain string.
-        character_set = pdk.types.String(
-            "".join(sorted(set("".join(names["name"].astype(str))) | set("0123456789")))
+        weight = (
+            "area_km2" if "area_km2" in labels.columns else ("grids" if "grids" in labels.columns else None)
         )
-        layers.append(
-            pdk.Layer(
-                "TextLayer",
-                data=names,
-                id="labels",
-                get_position="[lon, lat]",
-                get_text="name",
-                get_size=16,
-                get_color=[235, 245, 255, 255],
-                # The browser's default sans-serif (Noto Sans CJK here): a named family shrinks the atlas.
-                character_set=character_set,
-                background=True,
-                get_background_color=[6, 20, 40, 170],
-                background_padding=[4, 2],
-                pickable=True,
-            )
-        )
-    if not labels.empty and labels["lon_min"].notna().any():
-        view = view_for(
-            labels["lon_min"].min(),
-            labels["lon_max"].max(),
-            labels["lat_min"].min(),
-            labels["lat_max"].max(),
-            width,
-            height,
-        )
-    else:
-        view = pdk.ViewState(longitude=107.8, latitude=30.0, zoom=6.2)
+        placed = place_labels(labels.assign(tip=tooltip_text(labels, None)), view, width, height, 14, weight)
+        if not placed.empty:
+            layers.append(label_layer(placed, 14))
     return pdk.Deck(
         layers=layers,
         initial_view_state=view,

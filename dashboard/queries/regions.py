@@ -111,9 +111,10 @@ OUTLINE_PIXELS = 1200
 
 
 @regional("code")
-def child_outlines(db: str | os.PathLike, code: str) -> pd.DataFrame:
+def child_outlines(db: str | os.PathLike, code: str, simplified: bool = True) -> pd.DataFrame:
     """The outlines of the region's children as GeoJSON text (code, name, geometry, label_lon,
-    label_lat, area_km2, outline_lon_min … outline_lat_max), simplified for the browser.
+    label_lat, area_km2, outline_lon_min … outline_lat_max), simplified for the browser unless not
+    `simplified`.
 
     Those `build` stored (given, shipped or derived); children below a stored outline without one of
     their own (a community's grids) get theirs derived here, which takes milliseconds."""
@@ -155,7 +156,8 @@ def child_outlines(db: str | os.PathLike, code: str) -> pd.DataFrame:
     if not shapes:
         return pd.DataFrame(columns=columns)
     codes = [c for c in frame["code"] if c in shapes]
-    shown = _simplified(np.array([shapes[c] for c in codes]))
+    shown = np.array([shapes[c] for c in codes])
+    shown = _simplified(shown) if simplified else shown
     rows = outlines.outline_frame(
         dict(zip(codes, shown, strict=True)),
         dict.fromkeys(codes, ""),
