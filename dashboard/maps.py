@@ -260,8 +260,8 @@ def place_labels(
     """The labels that fit, without overlapping, on a map of `width` × `height` pixels showing `view`.
 
     The most important first (the `weight` column, largest first; else in the given order): each goes
-    at its position, or just above or below it, wherever its box stays on the map and clear of the
-    boxes already placed; a label with no such place is left out. The kept rows come back with their
+    at its position, or just above, below, right or left of it, wherever its box stays on the map and
+    clear of the boxes already placed; a label with no such place is left out. The kept rows come back with their
     position moved where the label went and their box in pixels (x0, y0, x1, y1).
     """
     columns = [*labels.columns, "x0", "y0", "x1", "y1"]
@@ -276,8 +276,9 @@ def place_labels(
     kept: list[int] = []
     for i, (name, x, y) in enumerate(zip(placed["name"], xs, ys, strict=True)):
         w, h = label_size(name, font_px)
-        for dy in (0.0, -h - LABEL_GAP, h + LABEL_GAP):
-            box = (x - w / 2, y + dy - h / 2, x + w / 2, y + dy + h / 2)
+        # at its place, else just above, below, right or left of it
+        for dx, dy in ((0.0, 0.0), (0.0, -h - LABEL_GAP), (0.0, h + LABEL_GAP), (w / 2, 0.0), (-w / 2, 0.0)):
+            box = (x + dx - w / 2, y + dy - h / 2, x + dx + w / 2, y + dy + h / 2)
             on_map = box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height
             if on_map and not any(_overlap(box, other) for other in boxes):
                 boxes.append(box)

@@ -745,7 +745,9 @@ def _points_inside(shape, n: int, rng: np.random.Generator) -> np.ndarray:
     return found[:n]
 
 
-LLOYD_STEPS = 1
+# Steps of Lloyd's relaxation by the code length of the places spread: townships over their district
+# (a few dozen sets, cheap), communities over their township (a thousand, one step).
+LLOYD_STEPS = {9: 6, 12: 1}
 
 
 def place_inside_outlines(rows: list[tuple], seed: int) -> tuple[list[tuple], dict[str, tuple[float, float]]]:
@@ -777,7 +779,7 @@ def place_inside_outlines(rows: list[tuple], seed: int) -> tuple[list[tuple], di
                 at[codes[k]] = (round(float(lon), 6), round(float(lat), 6))
             if codes and len(codes[0]) < 15:
                 cells = outlines.derive_children(shape[parent], {c: at[c] for c in codes})
-                for _ in range(LLOYD_STEPS):
+                for _ in range(LLOYD_STEPS[len(codes[0])]):
                     # each seat moves to the middle of its cell: places of comparable size
                     middles = shapely.centroid(np.array(list(cells.values())))
                     for code, cell, middle in zip(cells, cells.values(), middles, strict=True):
