@@ -60,7 +60,7 @@ map_column, middle_column, sheet_column = st.columns([1.3, 1.0, 1.05], gap="medi
 compact = filters.kiosk
 # the wall screen fits 1080 px: the cards, the line naming the compared dates, then these (the map
 # under its metric switch and its legend)
-map_height = 536 if compact else 530
+map_height = 528 if compact else 530
 # the map column's width on a 1920 px screen, without and with the sidebar: the map fits the region
 # and places its labels for it, and a wider screen only adds room around them
 map_width = 700 if compact else 540
