@@ -668,7 +668,7 @@ UI.update(
         "map_hexagons": ("网格热力（六边形）", "Grid heat (hexagons)"),
         "legend_no_data": ("无数据", "No data"),
         "legend_or_more": ("及以上", "or more"),
-        "unit_events": ("件", "events"),
+        "unit_events": ("件", "count"),
         "unit_rate": ("%", "%"),
         "unit_density": ("人/平方公里", "per km²"),
         "legend_title": ("{metric}（{unit}）", "{metric} ({unit})"),

@@ -346,6 +346,7 @@ def test_the_sheet_says_no_open_events_when_all_are_closed(demo_db, streamlit_se
 def test_a_click_on_a_placed_name_drills_into_its_place(demo_db, streamlit_server, page, artifacts_dir):
     """The names go where the server placed them: a click at the centre of a placed label's box, as
     computed for the desk's map, picks that place in the browser and drills into it."""
+    from tests.test_browser_pages import hover_until_picked
     from tests.test_outlines import MAP_SIZES, drawn_labels, shown_areas
 
     base = streamlit_server(demo_db)
@@ -364,9 +365,9 @@ def test_a_click_on_a_placed_name_drills_into_its_place(demo_db, streamlit_serve
     x, y = maps.to_pixels([label["lon"]], [label["lat"]], deck.initial_view_state, width, height)
     box = canvas.bounding_box()
     assert abs(box["height"] - height) <= 2
-    page.mouse.click(
-        box["x"] + box["width"] / 2 + x[0] - width / 2, box["y"] + box["height"] / 2 + y[0] - height / 2
-    )
+    at = (box["x"] + box["width"] / 2 + x[0] - width / 2, box["y"] + box["height"] / 2 + y[0] - height / 2)
+    hover_until_picked(page, *at, label["name"])
+    page.mouse.click(*at)
     page.wait_for_function(f"/region={label['code']}\\b/.test(location.href)", timeout=30_000)
     wait_for_cards(page)
     assert label["name"] in title_text(page)
