@@ -774,3 +774,18 @@ def level_label(level: str, lang: str = "zh") -> str:
             "grid": "Grid",
         }[level]
     return {"city": "市", **LEVEL_LABELS}[level]
+
+
+# The region map: its layers, its legend and the units of what it colours.
+UI.update(
+    {
+        "map_hexagons": ("网格热力（六边形）", "Grid heat (hexagons)"),
+        "legend_no_data": ("无数据", "No data"),
+        "legend_or_more": ("及以上", "or more"),
+        "unit_events": ("件", "count"),
+        "unit_rate": ("%", "%"),
+        "unit_density": ("人/平方公里", "per km²"),
+        "legend_title": ("{metric}（{unit}）", "{metric} ({unit})"),
+        "map_area": ("面积(平方公里)", "Area (km²)"),
+    }
+)

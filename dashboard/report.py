@@ -597,7 +597,7 @@ def _map_chart(ctx: Context) -> Chart:
     """The static map: the grids' cells coloured by events, the children named."""
     cells = ctx.gate.ask("map_cells", ctx.db, ctx.code, ctx.period.start, ctx.period.end)
     labels = ctx.gate.ask("child_positions", ctx.db, ctx.code)
-    outlines = ctx.gate.ask("boundaries", ctx.db, list(labels["code"]) if not labels.empty else [])
+    outlines = ctx.gate.ask("child_outlines", ctx.db, ctx.code)
     figure = export.static_map(cells, labels, "events", ctx.lang, light=True, boundaries=outlines)
     return Chart("map", t("report_map", ctx.lang), figure, cells)
 

@@ -99,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     kpi.add_argument("--to", dest="end", type=_date, required=True)
     kpi.add_argument("--year", type=int)
 
+    shapes = commands.add_parser(
+        "outlines", help="print the outlines of a region's children as a GeoJSON FeatureCollection"
+    )
+    shapes.add_argument("--db", type=Path, required=True)
+    shapes.add_argument("--region", required=True)
+
     report = commands.add_parser("report", help="write the report of a region and period: PDF, HTML or Excel")
     report.add_argument("--db", type=Path, required=True)
     report.add_argument("--region", required=True)
@@ -178,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             return _watch(args)
         if args.command == "kpi":
             return _kpi(args)
+        if args.command == "outlines":
+            return _outlines(args)
         if args.command == "report":
             return _report(args)
         if args.command == "users":
@@ -270,6 +278,23 @@ def _kpi(args: argparse.Namespace) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _outlines(args: argparse.Namespace) -> int:
+    from dashboard.queries import QueryError, child_outlines, region
+    from pipelines.outlines import feature_collection
+
+    if not args.db.exists():
+        print(f"错误：数据库不存在：{args.db}", file=sys.stderr)
+        return 1
+    try:
+        region(args.db, args.region)
+        rows = child_outlines(args.db, args.region, simplified=False)
+    except QueryError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(feature_collection(rows), ensure_ascii=False))
     return 0
 
 

@@ -29,7 +29,7 @@ import h3
 import pyarrow.csv as pacsv
 from duckdb.sqltypes import DOUBLE, INTEGER, VARCHAR
 
-from pipelines import readers, staging
+from pipelines import outlines, readers, staging
 from pipelines.contract import (
     CITY_CODE,
     CITY_NAME,
@@ -590,7 +590,29 @@ def _mart_sql(name: str) -> str:
 
 
 def _load_boundaries(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Region outlines keyed by code, from an optional GeoJSON FeatureCollection beside the tables."""
+    """Every region's outline as table `boundaries`: those of an optional GeoJSON FeatureCollection
+    beside the tables first, then the shipped ones, then outlines derived to tile their parent."""
+    given = {code: outlines.from_geojson(json.loads(text)) for code, text in _given_boundaries(path)}
+    regions = con.execute(
+        "select code, level, parent_code, lon, lat, has_own_position from regions where level <> 'city'"
+    ).df()
+    con.register("outline_rows", outlines.build_outlines(regions, given))
+    con.execute(
+        """
+        create table boundaries (
+            code varchar, level varchar, source varchar, geometry varchar, label_lon double,
+            label_lat double, area_km2 double, lon_min double, lat_min double, lon_max double, lat_max double
+        )
+        """
+    )
+    con.execute(
+        f"insert into boundaries select {', '.join(outlines.COLUMNS)} from outline_rows order by code"
+    )
+    con.unregister("outline_rows")
+
+
+def _given_boundaries(path: Path) -> list[tuple[str, str]]:
+    """(code, GeoJSON geometry) of each outline in the input folder's boundaries.geojson, checked."""
     rows: list[tuple[str, str]] = []
     if path.exists():
         try:
@@ -621,10 +643,7 @@ def _load_boundaries(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                     path.name, f"第 {number} 个要素（{code[:20]}）的几何无效：{problem}"
                 )
             rows.append((code, json.dumps(geometry, separators=(",", ":"))))
-    con.execute("create table boundaries (code varchar, geometry varchar)")
-    if rows:
-        con.executemany("insert into boundaries values (?, ?)", rows)
-        con.execute("delete from boundaries where code not in (select code from regions)")
+    return rows
 
 
 def geometry_problem(geometry: dict) -> str | None:

@@ -23,8 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import shapely
 from openpyxl import Workbook
 
+from pipelines import outlines
 from pipelines.contract import (
     ALARMS,
     COLLECTIVE_ECONOMY,
@@ -713,6 +715,9 @@ def build_structure(seed: int) -> Structure:
         g_lat.extend(la.tolist())
         g_weight.extend((gw[pos : pos + n] * density[k]).tolist())
         pos += n
+    rows, moved = place_inside_outlines(rows, seed)
+    g_lon = [moved[c][0] for c in g_code]
+    g_lat = [moved[c][1] for c in g_code]
     gd = np.array(g_district)
     grids: dict[str, Grids] = {}
     arrays = (np.array(g_code), np.array(g_village), np.array(g_lon), np.array(g_lat), np.array(g_weight))
@@ -722,6 +727,69 @@ def build_structure(seed: int) -> Structure:
         grids[d.code] = Grids(arrays[0][m], arrays[1][m], arrays[2][m], arrays[3][m], w / w.sum())
     villages = [(c_code[k], c_district[k]) for k in range(n_comm) if cv[k]]
     return Structure(districts, rows, grids, villages)
+
+
+def _points_inside(shape, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` random points of `shape` (WGS84 lon, lat), drawn uniformly over it."""
+    lon_min, lat_min, lon_max, lat_max = shape.bounds
+    found = np.empty((0, 2))
+    for _ in range(50):
+        if len(found) >= n:
+            break
+        batch = max(64, 4 * (n - len(found)))
+        xy = np.column_stack([rng.uniform(lon_min, lon_max, batch), rng.uniform(lat_min, lat_max, batch)])
+        found = np.vstack([found, xy[shapely.contains_xy(shape, xy[:, 0], xy[:, 1])]])
+    while len(found) < n:  # a sliver the draws keep missing: its own inside point
+        point = shapely.point_on_surface(shape)
+        found = np.vstack([found, [[point.x, point.y]]])
+    return found[:n]
+
+
+# Steps of Lloyd's relaxation by the code length of the places spread: townships over their district
+# (a few dozen sets, cheap), communities over their township (a thousand, one step).
+LLOYD_STEPS = {9: 6, 12: 1}
+
+
+def place_inside_outlines(rows: list[tuple], seed: int) -> tuple[list[tuple], dict[str, tuple[float, float]]]:
+    """The region rows with every township, community and grid moved inside its district's real outline.
+
+    From the top down, each place keeps the position drawn for it when that lies inside the outline
+    its parent gets (the district's shipped one, below it the one `build` derives the same way), and
+    is otherwise put at a random point of it; so every grid lies inside its community's, township's
+    and district's outline. Townships and communities are then spread out a little (Lloyd's
+    relaxation), as real ones are. A Generator of its own keeps every other figure of the demo as it was.
+    """
+    rng = _rng(seed, 11)
+    reference = outlines.shipped()
+    at = {r[0]: (float(r[5]), float(r[6])) for r in rows}
+    children: dict[str, list[str]] = {}
+    for r in rows:
+        if r[3]:
+            children.setdefault(r[3], []).append(r[0])
+    shape = {code: reference[code] for code in children if code in reference}
+    parents = list(shape)
+    while parents:
+        below: list[str] = []
+        for parent in parents:
+            codes = children.get(parent, [])
+            shapely.prepare(shape[parent])
+            drawn = np.array([at[c] for c in codes]).reshape(-1, 2)
+            outside = np.flatnonzero(~shapely.contains_xy(shape[parent], drawn[:, 0], drawn[:, 1]))
+            for k, (lon, lat) in zip(outside, _points_inside(shape[parent], len(outside), rng), strict=True):
+                at[codes[k]] = (round(float(lon), 6), round(float(lat), 6))
+            if codes and len(codes[0]) < 15:
+                cells = outlines.derive_children(shape[parent], {c: at[c] for c in codes})
+                for _ in range(LLOYD_STEPS[len(codes[0])]):
+                    # each seat moves to the middle of its cell: places of comparable size
+                    middles = shapely.centroid(np.array(list(cells.values())))
+                    for code, cell, middle in zip(cells, cells.values(), middles, strict=True):
+                        if cell.contains(middle):
+                            at[code] = (round(middle.x, 6), round(middle.y, 6))
+                    cells = outlines.derive_children(shape[parent], {c: at[c] for c in codes})
+                shape.update(zip(cells, outlines.rounded(np.array(list(cells.values()))), strict=True))
+                below.extend(c for c in codes if c in shape)
+        parents = below
+    return [(*r[:5], *at[r[0]]) if r[3] else r for r in rows], at
 
 
 # --------------------------------------------------------------------------- residents and housing

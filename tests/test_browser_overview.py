@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from dashboard import queries
+from dashboard import choropleth, maps, queries
 from dashboard.cards import OVERVIEW_CARDS, build_cards
 from dashboard.labels import kpi_label, t
 from dashboard.report import ranking_table
@@ -86,6 +86,10 @@ def test_kiosk_wall_screen(demo_db, streamlit_server, page, record_requests, art
     assert page.get_by_text("荣昌区").first.is_visible()
 
     assert deck_pixels(page, artifacts_dir / "overview_map_canvas.png") > 5000
+    # the map says what its colours mean; nobody can click zoom buttons on a wall: none shown
+    expect(page.locator(".yp-map-legend").get_by_text("事件数（件）")).to_be_visible()
+    buttons = page.locator('[data-testid="stDeckGlJsonChart"] button')
+    assert buttons.count() == 0 or not any(b.is_visible() for b in buttons.all())
     requests.assert_local(base)
 
 
@@ -337,3 +341,33 @@ def test_the_sheet_says_no_open_events_when_all_are_closed(demo_db, streamlit_se
     wait_for_cards(page)
     expect(page.get_by_text(t("no_open_events"))).to_be_visible(timeout=30_000)
     expect(page.get_by_text(t("no_events"))).to_have_count(0)
+
+
+def test_a_click_on_a_placed_name_drills_into_its_place(demo_db, streamlit_server, page, artifacts_dir):
+    """The names go where the server placed them: a click at the centre of a placed label's box, as
+    computed for the desk's map, picks that place in the browser and drills into it."""
+    from tests.test_browser_pages import hover_until_picked
+    from tests.test_outlines import MAP_SIZES, drawn_labels, shown_areas
+
+    base = streamlit_server(demo_db)
+    page.goto(f"{base}/?region=500153")
+    wait_for_cards(page)
+    canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
+    expect(canvas).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(2500)  # let the map draw
+    page.screenshot(path=str(artifacts_dir / "overview_desk_map.png"))
+    width, height = MAP_SIZES["desk"]
+    areas = shown_areas(demo_db, "500153")
+    deck = maps.choropleth_map(
+        areas, "events", width, height, font_px=choropleth.FONT_PX["desk"], weight="importance"
+    )
+    label = drawn_labels(deck).iloc[0]
+    x, y = maps.to_pixels([label["lon"]], [label["lat"]], deck.initial_view_state, width, height)
+    box = canvas.bounding_box()
+    assert abs(box["height"] - height) <= 2
+    at = (box["x"] + box["width"] / 2 + x[0] - width / 2, box["y"] + box["height"] / 2 + y[0] - height / 2)
+    hover_until_picked(page, *at, label["name"])
+    page.mouse.click(*at)
+    page.wait_for_function(f"/region={label['code']}\\b/.test(location.href)", timeout=30_000)
+    wait_for_cards(page)
+    assert label["name"] in title_text(page)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
-import math
 import re
 import time
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from dashboard import maps, queries
 from dashboard.cards import build_cards
@@ -160,25 +161,27 @@ def test_a_click_on_a_chart_drills_into_the_region(demo_db, streamlit_server, pa
 
 def label_offset(db, code: str, index: int, width: int, height: int) -> tuple[str, float, float]:
     """A child's code and where its label sits on the map drawn `width` × `height` (as the page asks
-    region_map for it), in pixels from the map's centre."""
-    labels = queries.child_positions(db, code)
-    view = maps.view_for(
-        labels["lon_min"].min(),
-        labels["lon_max"].max(),
-        labels["lat_min"].min(),
-        labels["lat_max"].max(),
-        width,
-        height,
+    region_map for it: placed so that no two overlap), in pixels from the map's centre."""
+    deck = maps.region_map(
+        pd.DataFrame(), "events", queries.child_positions(db, code), height=height, width=width
     )
-    child = labels.iloc[index]
-    scale = 512 * 2**view.zoom
+    labels = pd.DataFrame(next(layer for layer in deck.layers if layer.id == "labels").data)
+    child = labels.iloc[min(index, len(labels) - 1)]
+    x, y = maps.to_pixels([child.lon], [child.lat], deck.initial_view_state, width, height)
+    return str(child.code), float(x[0] - width / 2), float(y[0] - height / 2)
 
-    def mercator(lat: float) -> float:
-        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
-    dx = (child.lon - view.longitude) / 360 * scale
-    dy = (mercator(view.latitude) - mercator(child.lat)) / (2 * math.pi) * scale
-    return str(child.code), dx, dy
+def hover_until_picked(page, x: float, y: float, name: str) -> None:
+    """Point at (x, y) until the map answers with the tooltip of `name`: the map is drawn and picks there."""
+    tooltip = page.locator(".deck-tooltip")
+    for step in range(60):
+        page.mouse.move(x + step % 2, y)
+        try:
+            expect(tooltip).to_contain_text(name, timeout=1_000)
+            return
+        except AssertionError:
+            continue
+    expect(tooltip).to_contain_text(name, timeout=1_000)
 
 
 def test_a_click_on_the_map_drills_into_the_region(demo_db, streamlit_server, page, artifacts_dir):
@@ -190,9 +193,10 @@ def test_a_click_on_the_map_drills_into_the_region(demo_db, streamlit_server, pa
     page.wait_for_timeout(2000)
     box = canvas.bounding_box()
     child, dx, dy = label_offset(demo_db, "500153", 5, width=700, height=520)  # as views/events.py draws it
-    page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+    x, y = box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy
+    hover_until_picked(page, x, y, queries.region(demo_db, child)["name"])
+    page.mouse.click(x, y)
     page.wait_for_url(re.compile(r"region=500153\d{3}&"), timeout=30_000)
-    # Labels may overlap: the click drills into whichever township is on top there.
     child = re.search(r"region=(\d+)", page.url).group(1)
     assert child.startswith("500153") and len(child) == 9
     settle(page, CARD_COUNT["events"])

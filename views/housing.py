@@ -129,7 +129,7 @@ with map_column:
     )
     labels = ask(principal, "child_positions", db, code)
     labels = labels.assign(tip=charts.map_tips(labels, [], lang))
-    outlines = ask(principal, "boundaries", db, list(labels["code"]) if not labels.empty else [])
+    outlines = ask(principal, "child_outlines", db, code)
     deck = maps.region_map(
         cells, "rental_percent", labels, outlines, height=MAP_HEIGHT, width=760, tooltip_html="{tip}"
     )

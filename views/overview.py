@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, frame, maps, panels
+from dashboard import charts, choropleth, frame, maps, panels
 from dashboard.cards import build_cards
 from dashboard.data import ask
 from dashboard.downloads import chart_downloads, period_text
@@ -64,8 +64,12 @@ def league() -> None:
 
 map_column, middle_column, sheet_column = st.columns([1.3, 1.0, 1.05], gap="medium")
 compact = filters.kiosk
-# the wall screen fits 1080 px: the cards, the line naming the compared dates, then these
-map_height = 570 if compact else 560
+# the wall screen fits 1080 px: the cards, the line naming the compared dates, then these (the map
+# under its metric switch and its legend)
+map_height = 528 if compact else 530
+# the map column's width on a 1920 px screen, without and with the sidebar: the map fits the region
+# and places its labels for it, and a wider screen only adds room around them
+map_width = 700 if compact else 540
 
 # ------------------------------------------------------------------------------------- map
 with map_column:
@@ -81,24 +85,36 @@ with map_column:
         )
         or "events"
     )
-    cells = ask(principal, "map_cells", filters.db, code, filters.start, filters.end)
-    labels = ask(principal, "child_positions", filters.db, code)
-    outlines = ask(principal, "boundaries", filters.db, list(labels["code"]) if not labels.empty else [])
-    # residents as the gate lets them through: "<5" where a cell's count is hidden
-    residents = "residents_shown" if "residents_shown" in cells.columns else "residents"
-    tooltip = (
-        f"{t('metric_events', lang)}: {{events}}<br/>{kpi_label('residents', lang)}: {{{residents}}}"
-        f"<br/>{t('metric_overdue', lang)}: {{overdue}}"
-    )
-    deck = maps.region_map(
-        cells, metric, labels, outlines, height=map_height, width=700, tooltip_html=tooltip
-    )
+    # the grids' hexagons over the outlines, for a closer look (on the desk)
+    hexagons = not filters.kiosk and st.toggle(t("map_hexagons", lang), key="overview_map_hexagons")
+    cells = None
+    if hexagons:
+        cells = ask(principal, "map_cells", filters.db, code, filters.start, filters.end)
+        # residents as the gate lets them through: "<5" where a cell's count is hidden
+        residents = "residents_shown" if "residents_shown" in cells.columns else "residents"
+        tip = (
+            f"{t('metric_events', lang)}: {{events}}<br/>{kpi_label('residents', lang)}: {{{residents}}}"
+            f"<br/>{t('metric_overdue', lang)}: {{overdue}}"
+        )
+        cells = cells.assign(tip=maps.tooltip_text(cells, tip))
+    areas = choropleth.areas(principal, filters.db, code, filters.start, filters.end, lang)
+    alarms = None
     if iot_shown and panels.alarm_points_shown():
         points = ask(principal, "alarm_points", filters.db, code, filters.start, filters.end)
         if not points.empty:
-            points["tip"] = panels.alarm_tips(points, lang)
-            maps.under_labels(deck, maps.alarm_layer(points))
-    st.pydeck_chart(deck, height=map_height, key="overview_map")
+            alarms = maps.alarm_layer(points.assign(tip=panels.alarm_tips(points, lang)))
+    choropleth.show(
+        areas,
+        metric,
+        "overview_map",
+        lang,
+        code,
+        height=map_height,
+        width=map_width,
+        wall=filters.kiosk,
+        cells=cells,
+        points=alarms,
+    )
 
 # ------------------------------------------------------------------------ trend and ranking
 with middle_column:

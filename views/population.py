@@ -83,7 +83,7 @@ with right:
     )
     labels = ask(principal, "child_positions", db, code)
     labels = labels.assign(tip=charts.map_tips(labels, [], lang))
-    outlines = ask(principal, "boundaries", db, list(labels["code"]) if not labels.empty else [])
+    outlines = ask(principal, "child_outlines", db, code)
     deck = maps.region_map(
         cells, "density", labels, outlines, height=MAP_HEIGHT, width=620, tooltip_html="{tip}"
     )

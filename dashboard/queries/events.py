@@ -211,6 +211,53 @@ def map_cells(
 
 
 @regional("code")
+def child_map_measures(db: str | os.PathLike, code: str, start: DateLike, end: DateLike) -> pd.DataFrame:
+    """Each child region with the map's event metrics of the period (events, resolved, resolution
+    rate, the overdue backlog at its end): what the map colours the children's outlines by."""
+    period = Period.of(start, end)
+    params = _chosen_params(code, period.start, period.end, None, None) | {
+        "end_exclusive": _end_exclusive(period.end),
+        "parent": str(code),
+        "child_length": _child_length(str(code)),
+    }
+    frame = _fetch_df(
+        db,
+        f"""
+        with happened as (
+            select
+                substr(grid_code, 1, $child_length) as code,
+                count(*) as events,
+                count(*) filter (where status = 'resolved') as resolved
+            {_EVENTS_CHOSEN}
+            group by 1
+        ),
+
+        backlog as (
+            select substr(grid_code, 1, $child_length) as code, count(*) as overdue
+            {_OVERDUE_AT_END}
+            group by 1
+        )
+
+        select
+            regions.code,
+            regions.name,
+            coalesce(happened.events, 0) as events,
+            coalesce(happened.resolved, 0) as resolved,
+            happened.resolved / nullif(happened.events, 0) as resolution_rate,
+            coalesce(backlog.overdue, 0) as overdue
+        from regions
+        left join happened using (code)
+        left join backlog using (code)
+        where regions.parent_code = $parent
+        order by regions.code
+        """,
+        params,
+    )
+    frame["resolution_rate"] = frame["resolution_rate"].astype(float)
+    return frame
+
+
+@regional("code")
 def events_monthly(
     db: str | os.PathLike,
     code: str,
