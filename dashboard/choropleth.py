@@ -25,9 +25,12 @@ WALL_MAP_STYLE = '<style>[data-testid="stDeckGlJsonChart"] button { display: non
 FONT_PX = {"desk": 14, "wall": 18}
 
 
-def areas(principal: Principal, db: str, code: str, start, end, lang: str) -> pd.DataFrame:
+def areas(
+    principal: Principal, db: str, code: str, start, end, lang: str, alarms: bool = False
+) -> pd.DataFrame:
     """The children of `code` with their outline, where their name goes, every map metric of the
-    period and their hover text; residents as the gate lets them through (a hidden count is NaN)."""
+    period (with `alarms`, the IoT alarms raised too) and their hover text; residents as the gate lets
+    them through (a hidden count is NaN)."""
     shapes = ask(principal, "child_outlines", db, code)
     if shapes.empty:
         return shapes
@@ -43,6 +46,10 @@ def areas(principal: Principal, db: str, code: str, start, end, lang: str) -> pd
         people[["code", "residents"]] if "residents" in people.columns else people.assign(residents=np.nan)
     )
     frame = frame.merge(residents[["code", "residents"]], on="code", how="left")
+    if alarms:
+        raised = ask(principal, "iot_by_child", db, code, start, end)[["code", "alarms"]]
+        frame = frame.merge(raised, on="code", how="left")
+        frame["alarms"] = frame["alarms"].fillna(0).astype(int)
     frame["residents"] = frame["residents"].astype(float)
     frame["density"] = frame["residents"] / frame["area_km2"].where(frame["area_km2"] > 0)
     # the larger places keep their names first when not all fit
@@ -64,6 +71,7 @@ def areas(principal: Principal, db: str, code: str, start, end, lang: str) -> pd
             (t("metric_overdue", lang), "overdue", "count"),
             (f"{t('metric_density', lang)} ({t('unit_density', lang)})", "density", "number"),
             (t("map_area", lang), "area_km2", "number"),
+            *([(t("metric_alarms", lang), "alarms", "count")] if alarms else []),
         ],
         lang,
     )

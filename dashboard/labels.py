@@ -785,6 +785,8 @@ UI.update(
         "unit_events": ("件", "count"),
         "unit_rate": ("%", "%"),
         "unit_density": ("人/平方公里", "per km²"),
+        "unit_alarms": ("次", "count"),
+        "metric_alarms": ("告警数", "Alarms"),
         "legend_title": ("{metric}（{unit}）", "{metric} ({unit})"),
         "map_area": ("面积(平方公里)", "Area (km²)"),
     }

@@ -423,6 +423,7 @@ METRIC_UNITS = {
     "overdue": "unit_events",
     "resolution_rate": "unit_rate",
     "density": "unit_density",
+    "alarms": "unit_alarms",
 }
 MISSING_RGBA = (70, 85, 105, 140)
 
@@ -512,9 +513,10 @@ def choropleth_map(
 
 
 def hexagon_layer(cells: pd.DataFrame, metric: str) -> pdk.Layer:
-    """The grids' H3 cells coloured by `metric`: the map's finer layer."""
+    """The grids' H3 cells coloured by `metric`, or by events where the cells have no such figure (alarms
+    are counted by region, not by cell): the map's finer layer."""
     data = cells.copy()
-    data["r"], data["g"], data["b"], data["a"] = cell_colors(data, metric).T
+    data["r"], data["g"], data["b"], data["a"] = cell_colors(data, metric if metric in data else "events").T
     data["tip"] = data["tip"] if "tip" in data.columns else tooltip_text(data, None)
     return pdk.Layer(
         "H3HexagonLayer",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 from pathlib import Path
 
@@ -327,3 +328,26 @@ def test_the_iot_page_keeps_to_the_scope(demo_db, monkeypatch):
     at = open_page(demo_db, monkeypatch, "iot", viewer, region=PILOT)
     assert not at.exception, at.exception
     assert at.get("plotly_chart") and not at.get("download_button")
+
+
+def test_the_map_colours_a_region_with_devices_by_its_alarms(demo_db, monkeypatch):
+    """Alarms are a metric of the map where there are devices: each child's count as iot_by_child gives
+    it, in its hover text; a region without devices does not offer it, even after it was chosen."""
+    at = open_page(demo_db, monkeypatch, "overview", region=PILOT)
+    assert at.session_state["overview_map_metric"] == "events"
+    at.session_state["overview_map_metric"] = "alarms"
+    at.run()
+    assert not at.exception, at.exception
+    deck = json.dumps(json.loads(at.get("deck_gl_json_chart")[0].proto.json), ensure_ascii=False)
+    period = queries.default_period(demo_db)
+    counted = queries.iot_by_child(demo_db, PILOT, period.start, period.end)
+    busiest = counted.sort_values("alarms").iloc[-1]
+    assert f"{kpi_label('alarms')}: {format_value('count', busiest['alarms'], 'zh')}" in deck
+    assert f"{t('metric_alarms')}（{t('unit_alarms')}）" in " ".join(h.proto.body for h in at.get("html"))
+
+    elsewhere = open_page(demo_db, monkeypatch, "overview", region=NO_SENSORS)
+    elsewhere.session_state["overview_map_metric"] = "alarms"  # as a drill from the pilot leaves it
+    elsewhere.run()
+    assert not elsewhere.exception, elsewhere.exception
+    deck = json.dumps(json.loads(elsewhere.get("deck_gl_json_chart")[0].proto.json), ensure_ascii=False)
+    assert t("metric_alarms") not in deck

@@ -76,7 +76,7 @@ with map_column:
     metric = (
         st.segmented_control(
             t("map_metric", lang),
-            MAP_METRICS,
+            MAP_METRICS + (("alarms",) if iot_shown else ()),
             format_func=lambda m: t(f"metric_{m}", lang),
             default="events",
             key="overview_map_metric",
@@ -97,7 +97,7 @@ with map_column:
             f"<br/>{t('metric_overdue', lang)}: {{overdue}}"
         )
         cells = cells.assign(tip=maps.tooltip_text(cells, tip))
-    areas = choropleth.areas(principal, filters.db, code, filters.start, filters.end, lang)
+    areas = choropleth.areas(principal, filters.db, code, filters.start, filters.end, lang, alarms=iot_shown)
     alarms = None
     if iot_shown and panels.alarm_points_shown():
         points = ask(principal, "alarm_points", filters.db, code, filters.start, filters.end)
