@@ -438,11 +438,17 @@ class SparkReader:
         frame = frame.crossJoin(F.broadcast(first)).withColumn("_record", F.col("_id") - F.col("_first"))
         blanks = blank_records(file)
         shifts = [row - 2 - i for i, row in enumerate(blanks)]  # records read before each blank line
-        line = F.col("_record") + 2
-        for shift in shifts[:2000]:
-            line = line + F.when(F.col("_record") >= shift, 1).otherwise(0)
-        frame = frame.withColumn("_line", line)
-        cells = [F.col(f"c{i}") for i in range(len(header))]
+        if shifts:
+            from bisect import bisect_right
+
+            from pyspark.sql.types import LongType
+
+            moved = F.udf(lambda record: record + 2 + bisect_right(shifts, record), LongType())
+            frame = frame.withColumn("_line", moved(F.col("_record")))
+        else:
+            frame = frame.withColumn("_line", F.col("_record") + 2)
+        # a record whose every cell of the contract's columns is empty is a blank line, not data
+        cells = [F.col(f"c{position[c.name]}") for c in entry.table.columns_read if c.name in position]
         blank_row = F.lit(True)
         for cell in cells:
             blank_row = blank_row & (F.coalesce(F.trim(cell), F.lit("")) == "")
@@ -518,8 +524,7 @@ def build_spark(
                 progress("启动 Spark", 0.0)
                 spark = session(master)
             prepare(spark)
-            shutil.rmtree(warehouse, ignore_errors=True)
-            warehouse.mkdir(parents=True)
+            clear_warehouse(warehouse)
             salt = installation_salt(db_path.parent)
             reader = SparkReader(spark, scratch, warehouse)
             audit: list[FileAudit] = []
@@ -542,6 +547,8 @@ def build_spark(
             progress("发布", step / steps)
             _write(_union(spark, rejects_frames), warehouse / "_rejects")
             _publish(scratch, building, rejects_building, db_path, warehouse, input_dir, audit, today)
+            for step_folder in WORK_FOLDERS:
+                shutil.rmtree(warehouse / step_folder, ignore_errors=True)
         except readers.InputFileError as exc:
             raise BuildError(str(exc)) from None
         except duckdb.Error as exc:
@@ -561,6 +568,17 @@ def build_spark(
     return BuildResult(
         db_path, db_path.with_name(db_path.stem + ".rejects.csv"), audit, time.perf_counter() - started
     )
+
+
+# What a build writes to the warehouse besides the marts: the steps' own folders, removed at the end.
+WORK_FOLDERS = ("_read", "_checked", "_staged")
+
+
+def clear_warehouse(warehouse: Path) -> None:
+    """Remove what an earlier build wrote to the warehouse, and nothing else that may be there."""
+    for name in (*MARTS, *WORK_FOLDERS, "_rejects"):
+        shutil.rmtree(warehouse / name, ignore_errors=True)
+    warehouse.mkdir(parents=True, exist_ok=True)
 
 
 def _write(frame, path: Path) -> None:
