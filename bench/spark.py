@@ -18,9 +18,10 @@ from pathlib import Path
 
 from bench.common import GB, REPO_ROOT, Section
 
-# Scales built, as fractions of the benchmark scale: at --scale 1, 10%, 30% and all of Chongqing
-# (the demo needs a scale of 0.0005 or more).
+# Scales built, as fractions of the benchmark scale: at --scale 1, 10%, 30% and all of Chongqing.
 FRACTIONS = (0.1, 0.3, 1.0)
+# The smallest scale the demo writes (every district still gets residents and events).
+SMALLEST_SCALE = 0.0005
 SAMPLE_S = 0.2
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -105,8 +106,7 @@ def run(work: Path, scale: float) -> Section:
     log.write_text("", encoding="utf-8")
     env = {**os.environ, "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
     runs = []
-    for fraction in FRACTIONS:
-        at = scale * fraction
+    for at in sorted({max(scale * fraction, SMALLEST_SCALE) for fraction in FRACTIONS}):
         folder = root / f"scale-{at:g}"
         input_dir, duck_db, spark_db = folder / "input", folder / "duckdb.duckdb", folder / "spark.duckdb"
         print(f"bench: spark section, scale {at:g}: demo input ...", file=sys.stderr)

@@ -286,11 +286,10 @@ def spark_inputs(input_dir: Path, warn: Warn) -> dict[str, SparkInput]:
     return found
 
 
-def blank_records(path: Path) -> list[int]:
-    """The spreadsheet rows of a CSV's empty lines (outside quoted values), which Spark skips.
-
-    A record's row counts every line before it, blank ones included, as a spreadsheet shows them.
-    """
+def blank_records(path: Path) -> tuple[list[int], int]:
+    """The spreadsheet rows of a CSV's empty lines (outside quoted values), and how many rows follow
+    the header, blank ones included: a record's row counts every line before it, as a spreadsheet
+    shows them."""
     rows, row, quoted = [], 1, False
     with path.open("rb") as fh:
         for raw in fh:
@@ -300,7 +299,7 @@ def blank_records(path: Path) -> list[int]:
                 quoted = not quoted
             if not quoted:
                 row += 1
-    return rows
+    return rows, row - 2
 
 
 def _csv_fields(text: str | None) -> int:
@@ -426,6 +425,7 @@ class SparkReader:
             .option("header", "true")
             .option("encoding", charset)
             .option("multiLine", "true")  # quoted line breaks; one task reads a file in order
+            .option("escape", '"')  # a quote inside a quoted value is doubled, as Excel writes it
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", "_corrupt")
             .option("enforceSchema", "true")
@@ -436,8 +436,11 @@ class SparkReader:
         # task that reads a whole file), then moved past the blank lines before it.
         first = frame.agg(F.min("_id").alias("_first"))
         frame = frame.crossJoin(F.broadcast(first)).withColumn("_record", F.col("_id") - F.col("_first"))
-        blanks = blank_records(file)
-        shifts = [row - 2 - i for i, row in enumerate(blanks)]  # records read before each blank line
+        blanks, rows = blank_records(file)
+        # Spark keeps an empty line as a record or skips it, as its parser judges the file's line
+        # ends; when it skips them, a record moves past the blank lines before it.
+        skipped = bool(blanks) and frame.count() == rows - len(blanks)
+        shifts = [row - 2 - i for i, row in enumerate(blanks)] if skipped else []
         if shifts:
             from bisect import bisect_right
 
@@ -451,7 +454,7 @@ class SparkReader:
         cells = [F.col(f"c{position[c.name]}") for c in entry.table.columns_read if c.name in position]
         blank_row = F.lit(True)
         for cell in cells:
-            blank_row = blank_row & (F.coalesce(F.trim(cell), F.lit("")) == "")
+            blank_row = blank_row & (F.coalesce(F.regexp_replace(cell, r"\s", ""), F.lit("")) == "")
         corrupt_text = F.regexp_replace(F.col("_corrupt"), r"[\s,]", "")
         frame = frame.filter(
             ~(
