@@ -53,10 +53,12 @@ $(DB): | $(VENV)/.installed
 	$(BIN)/python -m pipelines demo --out $(DEMO_DIR) --scale $(SCALE)
 	$(BIN)/python -m pipelines build --input $(DEMO_DIR) --db $(DB)
 
-# Chromium for the browser tests, CJK fonts for screenshots and exports, pdftoppm for PDF checks.
+# Chromium for the browser tests, CJK fonts for screenshots and exports, pdftoppm for PDF checks,
+# a Java runtime for Spark (build --engine spark).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	command -v fc-list >/dev/null 2>&1 || missing="$$missing fontconfig"; \
 	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \

@@ -1,4 +1,4 @@
-"""`python -m bench [--only data,kpi,browser,report,live] [--scale 1.0] [--queries 200] [--rebuild]`.
+"""`python -m bench [--only data,kpi,browser,report,live,spark] [--scale 1.0] [--queries 200] [--rebuild]`.
 
 Prints the figures with their targets and writes `<section>.json` and `summary.md` to the results
 folder. Exit status 0 when every section ran, whether or not its targets were met; 1 when a section
@@ -42,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
         "--only",
         type=_sections,
         default=list(SECTIONS),
-        help="comma-separated sections to run: data,kpi,browser,report,live (default: all)",
+        help="comma-separated sections to run: data,kpi,browser,report,live,spark (default: all)",
     )
     p.add_argument(
         "--scale",
@@ -126,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
                 from bench import live
 
                 section = live.run(db, input_dir, work)
+            elif name == "spark":
+                from bench import spark
+
+                section = spark.run(work, args.scale)
             else:
                 from bench import reports
 

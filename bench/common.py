@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("data", "kpi", "browser", "report", "live")
+SECTIONS = ("data", "kpi", "browser", "report", "live", "spark")
 GB = 1024**3
 
 

@@ -75,6 +75,18 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--allow-shrink", action="store_true", help="publish even when a table keeps fewer than half its rows"
     )
+    build.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="run validation, staging and the marts on DuckDB (default) or on Apache Spark",
+    )
+    build.add_argument("--master", help="the Spark master URL with --engine spark (default local[*])")
+    build.add_argument(
+        "--warehouse",
+        type=Path,
+        help="where --engine spark writes the marts as Parquet (default beside --db)",
+    )
 
     ingest = commands.add_parser(
         "ingest", help="merge increments of events and alarms into the published database"
@@ -216,8 +228,22 @@ def _demo(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from pipelines.build import BuildError, build, describe_audit
 
+    if args.engine != "spark" and (args.master or args.warehouse):
+        raise UsageError("--master 和 --warehouse 只用于 --engine spark")
     try:
-        result = build(args.input, args.db, progress=_terminal_progress, allow_shrink=args.allow_shrink)
+        if args.engine == "spark":
+            from pipelines.spark import DEFAULT_MASTER, build_spark
+
+            result = build_spark(
+                args.input,
+                args.db,
+                progress=_terminal_progress,
+                master=args.master or DEFAULT_MASTER,
+                warehouse=args.warehouse,
+                allow_shrink=args.allow_shrink,
+            )
+        else:
+            result = build(args.input, args.db, progress=_terminal_progress, allow_shrink=args.allow_shrink)
     except BuildError as exc:
         print(f"\n构建失败，已发布的数据库保持不变。\n{exc}", file=sys.stderr)
         return 1

@@ -123,7 +123,7 @@ def column_problems(column: Column, this_year: int) -> list[Rule]:
             Rule(
                 column.name,
                 # list_distinct drops NULLs, so an unknown tag is found in the raw items, not the typed list
-                f"{raw} is not null and len(list_filter({tag_items(raw)}, "
+                f"{raw} is not null and array_length(list_filter({tag_items(raw)}, "
                 f"lambda x: ({enum_case(column, 'trim(x)')}) is null)) > 0",
                 _lit(
                     "含有无法识别的标签（允许："
@@ -276,8 +276,13 @@ def table_rules(table: Table) -> list[Rule]:
     return []
 
 
-def checked_sql(table: Table, raw_view: str, this_year: int, salt_param: str = "$salt") -> str:
-    """SQL for `checked_<table>`: typed columns, the problems of each row, and its line."""
+def checked_sql(
+    table: Table, raw_view: str, this_year: int, salt_param: str = "$salt", carry: tuple[str, ...] = ()
+) -> str:
+    """SQL for `checked_<table>`: typed columns, the problems of each row, and its line.
+
+    `carry` names more columns of the raw view passed through as they are (a file's name, when a
+    table is read from several files)."""
     stored = [c for c in table.columns if not c.personal]
     trimmed = ", ".join(f"nullif(trim({c.name}), '') as r_{c.name}" for c in table.columns_read)
     typed = []
@@ -296,16 +301,22 @@ def checked_sql(table: Table, raw_view: str, this_year: int, salt_param: str = "
     raw_names = ", ".join(f"r_{c.name}" for c in table.columns_read)
     return f"""
 with raw as (
-    select _line, {trimmed}
+    select _line, {"".join(f"{name}, " for name in carry)}{trimmed}
     from {raw_view}
 ),
 typed as (
     select *, {", ".join(typed)}
     from raw
+),
+-- the rules' outcomes, one per rule, before the broken ones are kept: a rule may hold a subquery,
+-- which an engine may not allow inside list_filter's lambda
+judged as (
+    select *, [{problems}] as outcomes
+    from typed
 )
-select * exclude ({raw_names}),
-    list_filter([{problems}], lambda p: p is not null) as problems
-from typed
+select * exclude ({raw_names}, outcomes),
+    list_filter(outcomes, lambda p: p is not null) as problems
+from judged
 """
 
 

@@ -34,7 +34,7 @@ final as (
         alarms.status = 'handled' and alarms.outcome = 'false_alarm' as is_false_alarm,
         alarms.event_id is not null as is_escalated,
         case when alarms.status = 'handled'
-            then epoch_ms(alarms.handled_at) - epoch_ms(alarms.raised_at) end as ms_to_handle
+            then date_diff('millisecond', alarms.raised_at, alarms.handled_at) end as ms_to_handle
     from alarms
     join devices
         on devices.device_id = alarms.device_id

@@ -10,7 +10,7 @@ grids as (
 timed as (
     select
         events.*,
-        coalesce(events.due_at, events.reported_at + to_hours(sla_hours.hours)) as due_at_effective,
+        coalesce(events.due_at, events.reported_at + sla_hours.hours * interval 1 hour) as due_at_effective,
         events.due_at is null as due_from_sla
     from events
     left join sla_hours
@@ -45,9 +45,9 @@ final as (
         timed.category = 'dispute' as is_dispute,
         timed.satisfaction is not null as is_rated,
         case when timed.status = 'resolved'
-            then epoch_ms(timed.resolved_at) - epoch_ms(timed.reported_at) end as ms_to_resolve,
+            then date_diff('millisecond', timed.reported_at, timed.resolved_at) end as ms_to_resolve,
         case when timed.status = 'resolved'
-            then (epoch_ms(timed.resolved_at) - epoch_ms(timed.reported_at)) / 3600000.0 end as hours_to_resolve,
+            then date_diff('millisecond', timed.reported_at, timed.resolved_at) / 3600000.0::double end as hours_to_resolve,
         timed.status = 'resolved' and timed.resolved_at <= timed.due_at_effective as resolved_on_time,
         timed.status in ('pending', 'in_progress') as is_open,
         timed.status = 'resolved' and timed.resolution_level in ('grid', 'community', 'township')
