@@ -19,11 +19,17 @@ SERVER_START_TIMEOUT_S = 60
 LOCAL_SCHEMES = {"blob", "data", "about", "chrome-error"}
 
 
+# Modules that run longest, first: with the suite in two processes, the longest last would run alone.
+LONGEST_FIRST = ("test_spark.py",)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses a browser page as `browser`, so `-m "not browser"` skips them all."""
+    """Mark every test that uses a browser page as `browser`, so `-m "not browser"` skips them all; put
+    the LONGEST_FIRST modules first."""
     for item in items:
         if {"page", "context", "browser"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
 
 
 @pytest.fixture(autouse=True)
