@@ -23,9 +23,11 @@ from dashboard.queries.common import (
     MAP_METRICS,
     OLDEST_AGE_BAND,
     SMALL_UNIT_LEVELS,
+    SNAPSHOT_FIGURES,
     SUPPRESSED_TEXT,
     DateLike,
     Period,
+    is_snapshot,
     map_resolution,
     region_range,
     twelve_months_ending,
@@ -71,7 +73,7 @@ from dashboard.queries.iot import (
     noisy_devices,
     open_alarms,
 )
-from dashboard.queries.kpi import KPI_SQL, SNAPSHOT_FIGURES, is_snapshot, kpis, kpis_with_previous
+from dashboard.queries.kpi import KPI_SQL, kpis, kpis_with_previous
 from dashboard.queries.population import (
     age_pyramid,
     population_by_child,

@@ -12,24 +12,6 @@ from dashboard.queries.connections import QueryError, _one, _rows, _thread_curso
 from dashboard.queries.gate import regional
 from pipelines.contract import CITY_CODE, LEVELS, TAGS
 
-# The figures of a snapshot, not of a period (SPEC section 6), by section of the KPI object: every figure
-# of a section named with None, else the keys named. The database holds one snapshot, today's: the KPIs
-# of a compared period repeat it, so no change of these can be measured and none is shown.
-SNAPSHOT_FIGURES: dict[str, tuple[str, ...] | None] = {
-    "population": None,
-    "housing": None,
-    "iot": ("devices", "online_share"),
-}
-
-
-def is_snapshot(section: str, key: str) -> bool:
-    """Whether the KPI `key` of `section` is a snapshot figure (no earlier value to compare with)."""
-    if section not in SNAPSHOT_FIGURES:
-        return False
-    keys = SNAPSHOT_FIGURES[section]
-    return keys is None or key.split(".", 1)[0] in keys
-
-
 KPI_SQL = f"""
 with snapshot as (
     select
