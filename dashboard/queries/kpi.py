@@ -51,18 +51,11 @@ resolve_median as (
     from resolve_times_by_grid
     where grid_number >= $grid_lo and grid_number < $grid_hi
       and reported_date between $start and $end
-)
+),
 
-select snapshot.*, event_counts.*, overdue.*, resolve_median.*
-from event_counts
-cross join overdue
-cross join resolve_median
-left join snapshot on true
-"""
-
-
-IOT_SQL = """
-with device_counts as (
+-- the iot block: devices a snapshot, alarms raised in the period; the city's handling median reads
+-- every handled alarm (alarms are few beside events), so its range of grids is all of them
+device_counts as (
     select
         sum(devices) filter (where status <> 'retired') as devices,
         sum(devices) filter (where status = 'online') as online
@@ -86,37 +79,25 @@ alarm_counts as (
 handle_median as (
     select median(ms_to_handle) / 60000.0 as median_minutes_to_handle
     from alarms
-    where grid_number >= $grid_lo and grid_number < $grid_hi
+    where grid_number >= $alarm_grid_lo and grid_number < $alarm_grid_hi
       and raised_date between $start and $end
       and is_handled
 )
 
-select device_counts.*, alarm_counts.*, handle_median.*
-from device_counts
+select snapshot.*, event_counts.*, overdue.*, resolve_median.*, device_counts.*, alarm_counts.*, handle_median.*
+from event_counts
+cross join overdue
+cross join resolve_median
+cross join device_counts
 cross join alarm_counts
 cross join handle_median
+left join snapshot on true
 """
 
 
-def _iot(cur: duckdb.DuckDBPyConnection, code: str, period: Period) -> dict:
-    """The iot block of SPEC section 6: devices a snapshot, alarms raised in the period.
-
-    A region's alarms are a range of grid numbers in the alarms mart (clustered by grid, then time),
-    the city's too: alarms are few beside events, so its median reads them without a histogram.
-    """
-    grid_lo, grid_hi = _grid_numbers(code)
-    row = _one(
-        cur,
-        IOT_SQL,
-        {
-            "region": code,
-            "region_number": int(code),
-            "grid_lo": grid_lo,
-            "grid_hi": grid_hi,
-            "start": period.start,
-            "end": period.end,
-        },
-    )
+def _iot(row: dict) -> dict:
+    """The iot block of SPEC section 6 from the KPI statement's row: devices a snapshot, alarms raised in
+    the period."""
     devices, alarms, handled = (int(row[key] or 0) for key in ("devices", "alarms", "handled"))
     median = row["median_minutes_to_handle"]
     return {
@@ -224,11 +205,14 @@ def kpis(
         raise QueryError(f"区划代码 {code} 不存在")
     # the city's median comes from its histogram: its range of grids in the statement is empty
     grid_lo, grid_hi = (0, 0) if code == CITY_CODE else _grid_numbers(code)
+    alarm_grid_lo, alarm_grid_hi = _grid_numbers(code)
     params = {
         "region": code,
         "region_number": int(code),
         "grid_lo": grid_lo,
         "grid_hi": grid_hi,
+        "alarm_grid_lo": alarm_grid_lo,
+        "alarm_grid_hi": alarm_grid_hi,
         "start": period.start,
         "end": period.end,
     }
@@ -280,7 +264,7 @@ def kpis(
             "share_ge_100k": _rate(economy.get("villages_ge_100k"), villages),
             "share_profit_ge_100k": _rate(economy.get("villages_profit_ge_100k"), villages),
         },
-        "iot": _iot(cur, code, period),
+        "iot": _iot(row),
     }
 
 
