@@ -56,6 +56,11 @@ else:
         who = auth.open_principal()
         auth.open_banner(lang)
     st.session_state["principal"] = who
+    # The page's own timers come before anything that can stop a run (a database that cannot be read
+    # stops it after them): a wall showing an error still looks again, and recovers with the next publish.
+    if who.via != "open":
+        auth.watch_session(frame.REFRESH_SECONDS)
+    frame.watch_publication(db)
 
     pages = [
         st.Page(
@@ -102,8 +107,5 @@ else:
     if who.via != "open" and not kiosk:
         with st.sidebar:
             auth.account_box(who, auth.scope_name(db, who), lang)
-    if who.via != "open":
-        auth.watch_session(frame.REFRESH_SECONDS)
-    frame.watch_publication(db)
     auth.record_page_view(navigation.url_path or "overview", filters.region)
     navigation.run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, choropleth, frame, maps, panels
+from dashboard import charts, choropleth, clock, frame, maps, panels
 from dashboard.cards import build_cards
 from dashboard.data import ask
 from dashboard.downloads import chart_downloads, period_text
@@ -143,8 +143,9 @@ with sheet_column:
 
     # A publish reruns the whole page (frame.watch_publication), which shows its events; the sheet's own
     # timer only lets a 新 mark lapse. Its rows depend on the publish alone, so they come from the cache.
-    @st.fragment(run_every=SHEET_TICK_SECONDS)
+    @st.fragment
     def event_sheet() -> None:
+        clock.tick_every(SHEET_TICK_SECONDS, "sheet")
         sheet = ask(principal, "event_sheet", filters.db, code, filters.start, filters.end, limit=16)
         if sheet.empty:
             # the sheet lists open events only: say whether there were none at all or none open
