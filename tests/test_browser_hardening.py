@@ -187,20 +187,21 @@ def test_dates_off_the_calendar_are_clamped_without_a_traceback(
     assert shown_from in page.locator(".yp-bar").first.inner_text()
 
 
-@pytest.mark.parametrize("rotate", ["1", "2147484", "1" + "0" * 400])
-def test_an_abusive_rotation_costs_no_more_than_a_still_page(
-    rotate, demo_db, streamlit_server, page, artifacts_dir
-):
+ABUSIVE_ROTATIONS = ("1", "2147484", "1" + "0" * 400)
+
+
+def test_an_abusive_rotation_costs_no_more_than_a_still_page(demo_db, streamlit_server, page, artifacts_dir):
     base = streamlit_server(demo_db)
     pid = server_pid(base)
     still = cpu_while_open(page, f"{base}/?kiosk=1&region=500153", pid)
-    abusive = cpu_while_open(page, f"{base}/?kiosk=1&region=500153&rotate={rotate}", pid)
+    for rotate in ABUSIVE_ROTATIONS:
+        abusive = cpu_while_open(page, f"{base}/?kiosk=1&region=500153&rotate={rotate}", pid)
+        assert abusive <= still + 1.0, (
+            f"rotate={rotate[:12]}: {abusive:.2f} s of CPU in 10 s, still page {still:.2f} s"
+        )
+        assert "rotate=" not in page.url
+        assert not page.locator("[data-testid='stException']").count()
     page.screenshot(path=str(artifacts_dir / "hardening_rotate.png"))
-    assert abusive <= still + 1.0, (
-        f"rotate={rotate[:12]}: {abusive:.2f} s of CPU in 10 s, still page {still:.2f} s"
-    )
-    assert "rotate=" not in page.url
-    assert not page.locator("[data-testid='stException']").count()
 
 
 # ------------------------------------------------------------------------ input files are input
