@@ -20,8 +20,18 @@ SERVER_START_TIMEOUT_S = 60
 LOCAL_SCHEMES = {"blob", "data", "about", "chrome-error"}
 
 
-# Modules that run longest, first: with the suite in two processes, the longest last would run alone.
-LONGEST_FIRST = ("test_spark.py",)
+# The modules that run longest, longest first (measured): with the suite in two processes, a long
+# module started last would run alone at the end while the other process has nothing left to do.
+LONGEST_FIRST = (
+    "test_browser_auth.py",
+    "test_browser_hardening.py",
+    "test_browser_overview.py",
+    "test_browser_pages.py",
+    "test_report.py",
+    "test_spark.py",
+    "test_browser_language.py",
+    "test_browser_cards.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,7 +40,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if {"page", "context", "browser"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
-    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
+    order = {name: rank for rank, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: order.get(item.path.name, len(order)))
 
 
 _MAIN = sys.modules["__main__"]
