@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from dashboard import clock
 from dashboard.access import Principal, open_demo
 from dashboard.accounts import Accounts, accounts_path
 from dashboard.data import access_scope
@@ -275,9 +274,8 @@ def watch_session(seconds: int) -> None:
     display ends what this page shows at its next refresh, not at the next click."""
     started = st.session_state.get("principal")
 
-    @st.fragment
+    @st.fragment(run_every=seconds)
     def _check() -> None:
-        clock.tick_every(seconds, "session")
         if sign_in_required() and principal(touch=False) != started:
             st.session_state["_session_changed_at"] = time.time()
             st.rerun(scope="app")

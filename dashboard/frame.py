@@ -12,7 +12,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import clock
 from dashboard.data import DEFAULT_DB, ask, database_path
 from dashboard.filters import Filters, drill_to, shared_filters
 from dashboard.labels import enum_label, place_name, t
@@ -26,43 +25,42 @@ REFRESH_SECONDS = max(1, int(os.environ.get("YIPING_REFRESH_SECONDS", "10")))
 NEW_FOR = dt.timedelta(minutes=10)
 _build_lock = threading.Lock()
 
-BASE_CSS = f"""
+BASE_CSS = """
 <style>
-  [class*="st-key-{clock.KEY_PREFIX}"] {{ display: none; }}
-  [data-testid="stMetric"] {{ background: #0f1f36; border: 1px solid #1f3a5c; border-radius: 6px;
-      padding: 8px 12px; }}
-  [data-testid="stMetricLabel"] p {{ color: #8aa4c2; font-size: 0.95rem; }}
-  [data-testid="stMetricValue"] {{ font-size: 1.9rem; font-weight: 600; color: #e2ecf7; }}
-  .yp-bar {{ display: flex; align-items: baseline; gap: 18px; padding: 2px 0 6px 0;
-      border-bottom: 1px solid #1f3a5c; margin-bottom: 8px; }}
-  .yp-title {{ font-size: 1.75rem; font-weight: 700; color: #e2ecf7; letter-spacing: 0.04em; }}
-  .yp-sub {{ color: #8aa4c2; font-size: 1.05rem; }}
-  .yp-badge {{ background: #b45309; color: #fff7ed; border-radius: 4px; padding: 2px 10px; font-weight: 600; }}
-  .yp-right {{ margin-left: auto; color: #8aa4c2; font-size: 0.95rem; }}
-  .yp-crumbs {{ color: #8aa4c2; font-size: 0.95rem; }}
-  h3 {{ font-size: 1.15rem !important; padding: 0.2rem 0 0.3rem 0 !important; }}
+  [data-testid="stMetric"] { background: #0f1f36; border: 1px solid #1f3a5c; border-radius: 6px;
+      padding: 8px 12px; }
+  [data-testid="stMetricLabel"] p { color: #8aa4c2; font-size: 0.95rem; }
+  [data-testid="stMetricValue"] { font-size: 1.9rem; font-weight: 600; color: #e2ecf7; }
+  .yp-bar { display: flex; align-items: baseline; gap: 18px; padding: 2px 0 6px 0;
+      border-bottom: 1px solid #1f3a5c; margin-bottom: 8px; }
+  .yp-title { font-size: 1.75rem; font-weight: 700; color: #e2ecf7; letter-spacing: 0.04em; }
+  .yp-sub { color: #8aa4c2; font-size: 1.05rem; }
+  .yp-badge { background: #b45309; color: #fff7ed; border-radius: 4px; padding: 2px 10px; font-weight: 600; }
+  .yp-right { margin-left: auto; color: #8aa4c2; font-size: 0.95rem; }
+  .yp-crumbs { color: #8aa4c2; font-size: 0.95rem; }
+  h3 { font-size: 1.15rem !important; padding: 0.2rem 0 0.3rem 0 !important; }
   /* A label wraps between words, never inside one (Chinese still wraps between characters), and is never
      cut short: the English names run longer than the Chinese, and take a second line instead. */
-  [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] div, [data-testid="stMetricLabel"] p {{
+  [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] div, [data-testid="stMetricLabel"] p {
       white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
-      height: auto !important; }}
+      height: auto !important; }
   [data-testid="stMetricLabel"] p, [data-testid="stWidgetLabel"] p, [data-testid="stSidebarNav"] span,
-  [data-testid="stHeading"] *, [data-testid="stButtonGroup"] p, .yp-bar, .yp-crumbs {{
-      word-break: normal !important; overflow-wrap: normal !important; hyphens: manual !important; }}
+  [data-testid="stHeading"] *, [data-testid="stButtonGroup"] p, .yp-bar, .yp-crumbs {
+      word-break: normal !important; overflow-wrap: normal !important; hyphens: manual !important; }
   /* The cards of a row as tall as the tallest, whose label took more lines: their values side by side. */
   [data-testid="stColumn"]:has(> [data-testid="stVerticalBlock"] > [data-testid="stElementContainer"]
-      > [data-testid="stMetric"]) > [data-testid="stVerticalBlock"] {{ height: 100%; }}
-  [data-testid="stElementContainer"]:has(> [data-testid="stMetric"]) {{ flex: 1 1 auto; }}
-  [data-testid="stMetric"] {{ height: 100%; box-sizing: border-box; display: flex; flex-direction: column; }}
-  [data-testid="stMetric"] > div {{ flex: 1 1 auto; display: flex; flex-direction: column; }}
-  [data-testid="stMetricLabel"] {{ flex: 1 0 auto; align-items: flex-start; }}
+      > [data-testid="stMetric"]) > [data-testid="stVerticalBlock"] { height: 100%; }
+  [data-testid="stElementContainer"]:has(> [data-testid="stMetric"]) { flex: 1 1 auto; }
+  [data-testid="stMetric"] { height: 100%; box-sizing: border-box; display: flex; flex-direction: column; }
+  [data-testid="stMetric"] > div { flex: 1 1 auto; display: flex; flex-direction: column; }
+  [data-testid="stMetricLabel"] { flex: 1 0 auto; align-items: flex-start; }
   /* The help mark sits in the card's corner, not in a column of its own beside the label: the label keeps
      the card's width for its longest word ("Satisfaction" in eight cards at 1440 px). */
-  [data-testid="stMetric"] {{ position: relative; }}
-  [data-testid="stMetricLabel"]:has([data-testid="stTooltipIcon"]) {{ display: block !important;
-      padding-right: 10px; }}
-  [data-testid="stMetricLabel"] > :has([data-testid="stTooltipIcon"]) {{ position: absolute; top: 10px;
-      right: 6px; }}
+  [data-testid="stMetric"] { position: relative; }
+  [data-testid="stMetricLabel"]:has([data-testid="stTooltipIcon"]) { display: block !important;
+      padding-right: 10px; }
+  [data-testid="stMetricLabel"] > :has([data-testid="stTooltipIcon"]) { position: absolute; top: 10px;
+      right: 6px; }
 </style>
 """
 
@@ -166,12 +164,16 @@ def watch_publication(db: Path) -> None:
     """Rerun the page when a publish other than the one it shows appears, without a reload."""
     st.session_state.setdefault("_publication", read_publication(db))
 
-    @st.fragment
+    # The fragment draws nothing: its reruns never touch what the page's full runs draw.
+    @st.fragment(run_every=REFRESH_SECONDS)
     def _watch() -> None:
-        clock.tick_every(REFRESH_SECONDS, "publication")
         now = publication(db)
         if now != st.session_state["_publication"]:
             st.session_state["_publication"] = now
+            st.rerun(scope="app")
+        lapse = st.session_state.get("_marks_lapse_at")
+        if lapse is not None and dt.datetime.now() >= lapse:
+            st.session_state["_marks_lapse_at"] = None  # the full run sets the next one
             st.rerun(scope="app")
 
     _watch()
@@ -200,7 +202,10 @@ def fresh_events(db: Path, view: object, rows: dict[str, tuple], now: dt.datetim
         seen[view] = {"publication": published, "rows": rows, "marked": marked}
     else:
         seen[view] = {**before, "rows": {**before["rows"], **rows}, "marked": marked}
-    return set(marked) & set(rows)
+    shown = set(marked) & set(rows)
+    # when the first mark shown lapses, the publication's watcher reruns the page
+    st.session_state["_marks_lapse_at"] = min(marked[e] for e in shown) + NEW_FOR if shown else None
+    return shown
 
 
 def shown_region(filters: Filters) -> str:
@@ -224,9 +229,8 @@ def rotation(filters: Filters) -> None:
 
     st.session_state.setdefault("_rotation_at", time.monotonic())
 
-    @st.fragment
+    @st.fragment(run_every=filters.rotate)
     def _step() -> None:
-        clock.tick_every(filters.rotate, "rotation")
         # The fragment also runs with the page; only a full interval moves the rotation on.
         if time.monotonic() - st.session_state["_rotation_at"] >= filters.rotate - 0.5:
             st.session_state["_rotation"] = st.session_state.get("_rotation", 0) + 1

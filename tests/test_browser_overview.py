@@ -180,13 +180,11 @@ def test_the_wall_follows_publish_after_publish_without_reload(tmp_path, streaml
     events = pq.read_table(tmp_path / "input" / "events.parquet")
     newest = events.sort_by([("reported_at", "descending")]).slice(0, 40)
     base = streamlit_server(db, env={"YIPING_REFRESH_SECONDS": "2"})
+    errors = []  # a page that goes blank says why here ("'setIn' cannot be called on an ElementNode")
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{base}/?kiosk=1")
     wait_for_cards(page)
     shown = [city_cards(db)]
-    # the page's clocks take no room: their elements are hidden
-    clocks = page.locator('[class*="st-key-yp-clock-"]')
-    assert clocks.count() >= 2  # the publication's and the event sheet's
-    assert all(box is None for box in (clocks.nth(i).bounding_box() for i in range(clocks.count())))
     for number in range(1, 4):
         # new ids for some of the newest events: every publish changes the city's event count
         increment = newest.slice(0, 10 * number)
@@ -205,6 +203,7 @@ def test_the_wall_follows_publish_after_publish_without_reload(tmp_path, streaml
         )
         shown.append(expected)
     assert not page.locator("[data-testid='stException']").count()
+    assert not errors, errors
 
 
 # ------------------------------------------------------------------------------ 擂台比武

@@ -118,8 +118,11 @@ def test_events_new_or_changed_by_a_publish_are_marked_for_ten_minutes(tmp_path,
     after = {"E3": ("pending", "c"), "E1": ("in_progress", "a"), "E2": ("pending", "b")}
     published_seen = seen_at + dt.timedelta(minutes=1)
     assert frame.fresh_events(db, view, after, published_seen) == {"E1", "E3"}
+    # the page's watcher reruns it when the marks lapse, with no publish needed
+    assert st.session_state["_marks_lapse_at"] == published_seen + frame.NEW_FOR
     assert frame.fresh_events(db, view, after, published_seen + dt.timedelta(minutes=9)) == {"E1", "E3"}
     assert frame.fresh_events(db, view, after, published_seen + frame.NEW_FOR) == set()
+    assert st.session_state["_marks_lapse_at"] is None
     # another region's sheet keeps its own memory
     assert frame.fresh_events(db, ("500101",) + view[1:], after, published_seen) == set()
 

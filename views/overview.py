@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, choropleth, clock, frame, maps, panels
+from dashboard import charts, choropleth, frame, maps, panels
 from dashboard.cards import build_cards
 from dashboard.data import ask
 from dashboard.downloads import chart_downloads, period_text
@@ -14,7 +14,6 @@ from dashboard.queries import MAP_METRICS
 from dashboard.report import has_iot, ranking_table
 
 # How often the event sheet looks again between publishes, for its 新 marks to lapse (they last minutes).
-SHEET_TICK_SECONDS = 60
 
 filters: Filters = st.session_state["filters"]
 lang, principal = filters.lang, filters.principal
@@ -141,11 +140,12 @@ with middle_column:
 with sheet_column:
     st.subheader(t("event_sheet", lang))
 
-    # A publish reruns the whole page (frame.watch_publication), which shows its events; the sheet's own
-    # timer only lets a 新 mark lapse. Its rows depend on the publish alone, so they come from the cache.
-    @st.fragment
+    # A publish reruns the whole page (frame.watch_publication), which shows its events, and so does the
+    # lapse of a 新 mark. Not a fragment with a timer of its own: a fragment's rerun that draws, landing
+    # while the page's full run is drawn, can leave the browser's page in pieces (Streamlit's
+    # "'setIn' cannot be called on an ElementNode"), and the live benchmark saw walls go blank that way.
+    # Its rows depend on the publish alone, so they come from the cache.
     def event_sheet() -> None:
-        clock.tick_every(SHEET_TICK_SECONDS, "sheet")
         sheet = ask(principal, "event_sheet", filters.db, code, filters.start, filters.end, limit=16)
         if sheet.empty:
             # the sheet lists open events only: say whether there were none at all or none open
