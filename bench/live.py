@@ -148,6 +148,36 @@ JS_RECORD = f"""() => {{
     }}, 50);
 }}"""
 JS_STATES = "(from) => window.__liveStates.slice(from)"
+# Installed before the app's own scripts: when the page's socket opened and closed, and when it last
+# sent (a rerun request: a clock's tick, a click) and received a message.
+JS_SOCKET = """(() => {
+    const seen = { opened: [], closed: [], sent: 0, lastSent: null, received: 0, lastReceived: null };
+    window.__liveSocket = seen;
+    const Native = window.WebSocket;
+    class Watched extends Native {
+        constructor(...args) {
+            super(...args);
+            seen.opened.push(Date.now());
+            this.addEventListener("close", () => seen.closed.push(Date.now()));
+            this.addEventListener("message", () => { seen.received += 1; seen.lastReceived = Date.now(); });
+        }
+        send(data) {
+            seen.sent += 1;
+            seen.lastSent = Date.now();
+            return super.send(data);
+        }
+    }
+    window.WebSocket = Watched;
+})();"""
+# What a page that did not follow shows, to say why.
+JS_STUCK = """() => ({
+    socket: window.__liveSocket,
+    script: document.querySelector('[data-testid="stApp"]')?.getAttribute("data-test-script-state"),
+    alerts: [...document.querySelectorAll('[data-testid="stAlert"]')].map(e => e.innerText.slice(0, 300)),
+    connection: document.querySelector('[data-testid="stConnectionStatus"]')?.innerText || null,
+    clocks: document.querySelectorAll('[class*="st-key-yp-clock-"]').length,
+    now: Date.now(),
+})"""
 JS_EXCEPTION = "() => document.querySelector('[data-testid=\"stException\"]')?.innerText || null"
 
 
@@ -235,6 +265,8 @@ def _follow(db: Path, events: Path, work: Path, section: Section) -> dict:
     states: dict[str, list[dict]] = {code: [] for code in regions}
     ingests: list[dict] = []
     errors: list[str] = []
+    stuck: dict[str, dict] = {}  # what each page that missed the last publish showed at the end
+    page_errors: dict[str, list[str]] = {}  # uncaught errors of each page's scripts
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
@@ -244,11 +276,15 @@ def _follow(db: Path, events: Path, work: Path, section: Section) -> dict:
                 context = browser.new_context(
                     viewport={"width": 1920, "height": 1080}, locale="zh-CN", timezone_id="Asia/Shanghai"
                 )
+                context.add_init_script(JS_SOCKET)
                 pages = {}
                 for i, code in enumerate(regions):
                     page = context.new_page()
                     page.goto(f"{base}/?kiosk=1" if i == 0 else f"{base}/?region={code}", wait_until="commit")
                     pages[code] = page
+                    page_errors[code] = []
+                    page.on("pageerror", lambda error, code=code: page_errors[code].append(str(error)[:500]))
+                    page.on("crash", lambda _, code=code: page_errors[code].append("the page crashed"))
                 for page in pages.values():
                     _wait(page, JS_CARDS_SHOWN, CARDS)
                     page.evaluate(JS_RECORD)
@@ -292,6 +328,14 @@ def _follow(db: Path, events: Path, work: Path, section: Section) -> dict:
                         time.sleep(rest)
                 for code, page in pages.items():
                     states[code] += page.evaluate(JS_STATES, len(states[code]))
+                    last = ingests[-1]["load"] if ingests else None
+                    if last is not None and _followed(states[code], expected, code, last) is None:
+                        stuck[code] = {
+                            **page.evaluate(JS_STUCK),
+                            "page_errors": page_errors[code][-5:],
+                            "last_states": states[code][-3:],
+                            "expected": {load: cards[code] for load, cards in expected.items()},
+                        }
             finally:
                 browser.close()
     finally:
@@ -337,7 +381,7 @@ def _follow(db: Path, events: Path, work: Path, section: Section) -> dict:
     )
     if errors:
         section.notes.append("errors shown: " + " | ".join(errors[:5]))
-    return {"regions": regions, "times_s": times, "ingests": ingests, "errors": errors}
+    return {"regions": regions, "times_s": times, "ingests": ingests, "errors": errors, "stuck": stuck}
 
 
 def _followed(states: list[dict], expected: dict[int, dict], code: str, load: int) -> float | None:
