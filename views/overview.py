@@ -13,8 +13,6 @@ from dashboard.labels import enum_label, kpi_label, t
 from dashboard.queries import MAP_METRICS
 from dashboard.report import has_iot, ranking_table
 
-# How often the event sheet looks again between publishes, for its 新 marks to lapse (they last minutes).
-
 filters: Filters = st.session_state["filters"]
 lang, principal = filters.lang, filters.principal
 if filters.kiosk:
