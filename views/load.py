@@ -162,6 +162,7 @@ else:
         data=audited(lambda: csv_bytes(result.rejects), principal, "load:rejects"),
         file_name="rejects.csv",
         mime="text/csv",
+        on_click="ignore",  # a rerun on click could drop the deferred file before the browser fetches it
         key="load_rejects_download",
     )
 
