@@ -149,7 +149,7 @@ JS_RECORD = f"""() => {{
 }}"""
 JS_STATES = "(from) => window.__liveStates.slice(from)"
 # Installed before the app's own scripts: when the page's socket opened and closed, and when it last
-# sent (a rerun request: a clock's tick, a click) and received a message.
+# sent (a rerun request: a timer's tick, a click) and received a message.
 JS_SOCKET = """(() => {
     const seen = { opened: [], closed: [], sent: 0, lastSent: null, received: 0, lastReceived: null };
     window.__liveSocket = seen;
@@ -175,7 +175,10 @@ JS_STUCK = """() => ({
     script: document.querySelector('[data-testid="stApp"]')?.getAttribute("data-test-script-state"),
     alerts: [...document.querySelectorAll('[data-testid="stAlert"]')].map(e => e.innerText.slice(0, 300)),
     connection: document.querySelector('[data-testid="stConnectionStatus"]')?.innerText || null,
-    clocks: document.querySelectorAll('[class*="st-key-yp-clock-"]').length,
+    titleBar: document.querySelector(".yp-bar")?.outerHTML.slice(0, 600) || null,
+    // the first blocks of the page, in order: what stands where the title bar should
+    top: [...(document.querySelector('[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"]')
+        ?.children || [])].slice(0, 5).map(e => `${e.getAttribute("data-testid")}: ${e.innerText.slice(0, 80)}`),
     now: Date.now(),
 })"""
 JS_EXCEPTION = "() => document.querySelector('[data-testid=\"stException\"]')?.innerText || null"
