@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench import server
 from bench.common import REPO_ROOT, Section, percentiles
+from dashboard.cards import default_card_values
 from dashboard.report import CHROMIUM, CHROMIUM_ARGS
 
 VIEWPORT = {"width": 1920, "height": 1080}
@@ -111,15 +112,6 @@ def _open_district_select(page, name: str, which: int = 0):
     return option
 
 
-def _expected_cards(db: Path, code: str) -> list[str]:
-    from dashboard import queries
-    from dashboard.cards import build_cards
-
-    period = queries.default_period(db)
-    current, previous = queries.kpis_with_previous(db, code, period.start, period.end)
-    return [card.value for card in build_cards(current, previous)]
-
-
 def _districts(db: Path) -> list[tuple[str, str]]:
     from dashboard import queries
     from pipelines.contract import CITY_CODE
@@ -173,7 +165,7 @@ def run(db: Path, work: Path, changes: int = 10, page_changes: int = 6) -> Secti
                 url = f"{base}/?kiosk=1"
                 cold_cards, cold_done = _load(page, url)
                 shown = page.evaluate(JS_VALUES)
-                expected_city = _expected_cards(db, CITY_CODE)
+                expected_city = default_card_values(db, CITY_CODE)
                 warm = [_load(page, url) for _ in range(WARM_LOADS)]
                 warm_cards = [w[0] for w in warm]
                 section.add("overview kiosk load, cold: 12 cards shown", cold_cards, "s", LOAD_TARGET_S, "<=")
@@ -392,7 +384,7 @@ def _filter_changes(page, url: str, db: Path, picked: list[tuple[str, str]], sec
     _wait(page, JS_IDLE)
     cards_s, done_s, steps = [], [], []
     for code, name in picked:
-        expected = _expected_cards(db, code)
+        expected = default_card_values(db, code)
         option = _open_district_select(page, name)
         started = time.perf_counter()
         option.click()
@@ -415,7 +407,7 @@ def _paired_changes(pages: list[tuple[object, str, int]], db: Path, picked: list
         _wait(page, JS_IDLE)
     times: list[list[float]] = [[] for _ in pages]
     for code, name in picked:
-        expected = _expected_cards(db, code)
+        expected = default_card_values(db, code)
         for number, (page, _, which) in enumerate(pages):
             option = _open_district_select(page, name, which)
             started = time.perf_counter()

@@ -229,7 +229,8 @@ def _large_ingest(db: Path, events: Path, work: Path, section: Section) -> dict:
 def _follow(db: Path, events: Path, work: Path, section: Section) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from bench.browser import CARDS, CHROMIUM, CHROMIUM_ARGS, JS_CARDS_SHOWN, _expected_cards, _wait
+    from bench.browser import CARDS, CHROMIUM, CHROMIUM_ARGS, JS_CARDS_SHOWN, _wait
+    from dashboard.cards import default_card_values
 
     live_db = _copy_published(db, work / "live.duckdb")
     folder = work / "watched"
@@ -301,7 +302,7 @@ def _follow(db: Path, events: Path, work: Path, section: Section) -> dict:
                     published = _wait_published(folder, name, FOLLOW_TIMEOUT_S)
                     published_s = time.time() - arrived
                     load = _load_number(live_db)
-                    expected[load] = {code: _expected_cards(live_db, code) for code in regions}
+                    expected[load] = {code: default_card_values(live_db, code) for code in regions}
                     ingests.append(
                         {
                             "file": name,

@@ -10,7 +10,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from dashboard import choropleth, maps, queries
-from dashboard.cards import OVERVIEW_CARDS, build_cards
+from dashboard.cards import OVERVIEW_CARDS, build_cards, default_card_values
 from dashboard.labels import kpi_label, t
 from dashboard.report import ranking_table
 
@@ -154,13 +154,6 @@ def test_rotation_steps_through_the_children(demo_db, streamlit_server, page, ar
     page.screenshot(path=str(artifacts_dir / "overview_rotation.png"))
 
 
-def city_cards(db) -> list[str]:
-    """The wall's card values for the city as the database now gives them (the default period)."""
-    period = queries.default_period(db)
-    current, previous = queries.kpis_with_previous(db, "50", period.start, period.end)
-    return [card.value for card in build_cards(current, previous)]
-
-
 SHOWN_CARDS = (
     "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')].map(e => e.innerText.trim())"
 )
@@ -184,7 +177,7 @@ def test_the_wall_follows_publish_after_publish_without_reload(tmp_path, streaml
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{base}/?kiosk=1")
     wait_for_cards(page)
-    shown = [city_cards(db)]
+    shown = [default_card_values(db, "50")]
     for number in range(1, 4):
         # new ids for some of the newest events: every publish changes the city's event count
         increment = newest.slice(0, 10 * number)
@@ -194,7 +187,7 @@ def test_the_wall_follows_publish_after_publish_without_reload(tmp_path, streaml
         folder.mkdir()
         pq.write_table(increment, folder / f"events_{number}.parquet")
         ingest(folder, db)
-        expected = city_cards(db)
+        expected = default_card_values(db, "50")
         assert expected != shown[-1]
         page.wait_for_function(
             f"(expected) => JSON.stringify(({SHOWN_CARDS})()) === JSON.stringify(expected)",
