@@ -1,4 +1,5 @@
-"""`python -m bench [--only data,kpi,browser,report,live,spark] [--scale 1.0] [--queries 200] [--rebuild]`.
+"""`python -m bench [--only data,kpi,browser,report,live,spark] [--scale 1.0] [--queries 200] [--rebuild]
+[--spark-fractions 0.1,0.3,1]`.
 
 Prints the figures with their targets and writes `<section>.json` and `summary.md` to the results
 folder. Exit status 0 when every section ran, whether or not its targets were met; 1 when a section
@@ -34,6 +35,18 @@ def _positive(kind):
         return value
 
     return parse
+
+
+def _fractions(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or any(not 0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"fractions of --scale, above 0 and at most 1, comma-separated: {text!r}"
+        )
+    return values
 
 
 def parser() -> argparse.ArgumentParser:
@@ -72,6 +85,14 @@ def parser() -> argparse.ArgumentParser:
         default=600.0,
         metavar="SECONDS",
         help="stop the pandas pass after this long, once it has answered 30 questions (default 600)",
+    )
+    p.add_argument(
+        "--spark-fractions",
+        type=_fractions,
+        default=None,
+        metavar="F,F,...",
+        help="scales the spark section builds, as fractions of --scale (default 0.1,0.3,1; "
+        "the smallest demo scale is always built too, for Spark's fixed cost)",
     )
     p.add_argument(
         "--changes",
@@ -131,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "spark":
                 from bench import spark
 
-                section = spark.run(work, args.scale)
+                section = spark.run(work, args.scale, args.spark_fractions or spark.FRACTIONS)
             else:
                 from bench import reports
 

@@ -97,7 +97,7 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def run(work: Path, scale: float) -> Section:
+def run(work: Path, scale: float, fractions: tuple[float, ...] = FRACTIONS) -> Section:
     section = Section("spark")
     python = sys.executable
     root = work / "spark"
@@ -107,7 +107,7 @@ def run(work: Path, scale: float) -> Section:
     env = {**os.environ, "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1")}
     runs = []
     # the smallest scale too: Spark's fixed cost is read off it
-    for at in sorted({SMALLEST_SCALE} | {max(scale * fraction, SMALLEST_SCALE) for fraction in FRACTIONS}):
+    for at in sorted({SMALLEST_SCALE} | {max(scale * fraction, SMALLEST_SCALE) for fraction in fractions}):
         folder = root / f"scale-{at:g}"
         input_dir, duck_db, spark_db = folder / "input", folder / "duckdb.duckdb", folder / "spark.duckdb"
         print(f"bench: spark section, scale {at:g}: demo input ...", file=sys.stderr)

@@ -189,13 +189,41 @@ def outer_order(sql: str) -> str:
 # ---------------------------------------------------------------------------------- the session
 
 
+def default_memory(master: str) -> str:
+    """Memory for the driver and each executor when YIPING_SPARK_MEMORY does not say. On a cluster, Spark's
+    own 1g (the cluster's executors are sized by whoever runs it). In local mode the one driver JVM does all
+    the work, and Spark's 1g runs out at a third of Chongqing: half the machine's memory, as DuckDB takes
+    most of it by default."""
+    if not master.startswith("local"):
+        return "1g"
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1024, physical // 2 // 2**20)}m"
+
+
+def failure(exc: BaseException) -> str:
+    """What went wrong in Spark, in one line: the innermost Java exception rather than Py4J's "An error
+    occurred while calling o1305.parquet", with what to do when it is memory."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    cause = getattr(exc, "java_exception", None)
+    try:
+        while cause is not None and cause.getCause() is not None:
+            cause = cause.getCause()
+        if cause is not None:
+            text = str(cause.toString())
+    except Exception:  # noqa: BLE001 -- a JVM already gone answers nothing; Py4J's own line stands
+        pass
+    if "OutOfMemoryError" in text or "Java heap space" in text:
+        text += "（内存不足：用环境变量 YIPING_SPARK_MEMORY 调大，例如 8g）"
+    return text[:400]
+
+
 def session(master: str = DEFAULT_MASTER, app: str = "yiping-build", memory: str | None = None):
     """A Spark session for a build: zone-free times, legacy charsets (GB18030), no UI."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    memory = memory or os.environ.get("YIPING_SPARK_MEMORY", "1g")
+    memory = memory or os.environ.get("YIPING_SPARK_MEMORY") or default_memory(master)
     builder = (
         SparkSession.builder.master(master)
         .appName(app)
@@ -560,7 +588,7 @@ def build_spark(
             raise BuildError(os_problem(exc, input_dir)) from None
         except Exception as exc:
             if type(exc).__module__.startswith(("pyspark", "py4j")):
-                raise BuildError(f"Spark 构建失败：{str(exc).strip().splitlines()[0][:300]}") from exc
+                raise BuildError(f"Spark 构建失败：{failure(exc)}") from exc
             raise
         finally:
             scratch.close()

@@ -336,6 +336,36 @@ def test_parsing_primitives_agree_with_duckdb(built):
         ], fn
 
 
+def test_a_spark_failure_names_its_java_cause(built):
+    """Py4J's own line ("An error occurred while calling o1305.parquet.") says nothing: the message a steward
+    gets names the innermost Java exception, and says what to do when it is memory."""
+    from py4j.protocol import Py4JJavaError
+
+    from pipelines.spark import failure
+
+    jvm = built["session"].sparkContext._jvm
+    with pytest.raises(Exception) as raised:  # one PySpark maps to a Python exception of its own
+        jvm.java.lang.Integer.parseInt("二十")
+    assert failure(raised.value) == 'For input string: "二十"'
+
+    # one it does not map (a job aborted for memory) comes as Py4J's, with the Java exception behind it
+    heap = jvm.java.lang.OutOfMemoryError("Java heap space")
+    wrapped = Py4JJavaError(
+        "An error occurred while calling o1305.parquet.", jvm.java.lang.RuntimeException("Job aborted", heap)
+    )
+    assert failure(wrapped).startswith("java.lang.OutOfMemoryError: Java heap space")
+    assert "YIPING_SPARK_MEMORY" in failure(wrapped)
+
+
+def test_local_mode_gets_half_the_machine_and_a_cluster_sparks_default():
+    from pipelines.spark import default_memory
+
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    local = default_memory("local[*]")
+    assert local.endswith("m") and abs(int(local[:-1]) * 2**20 - physical / 2) < 2**20  # half, to the MB
+    assert default_memory("spark://127.0.0.1:7077") == "1g"
+
+
 # ------------------------------------------------------------------------------- a real cluster
 
 
