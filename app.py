@@ -58,12 +58,9 @@ else:
     st.session_state["principal"] = who
     # The page's own timers come before anything that can stop a run (a database that cannot be read
     # stops it after them): a wall showing an error still looks again, and recovers with the next publish.
-    # In a container of their own, hidden (frame.BASE_CSS): a timer's rerun then never shares a place
-    # in the page with what the page draws, which a fragment's cleanup could take for its own.
-    with st.container(key="yp-timers"):
-        if who.via != "open":
-            auth.watch_session(frame.REFRESH_SECONDS)
-        frame.watch_publication(db)
+    if who.via != "open":
+        auth.watch_session(frame.REFRESH_SECONDS)
+    frame.watch_publication(db)
 
     pages = [
         st.Page(

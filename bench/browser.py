@@ -17,7 +17,6 @@ from pathlib import Path
 
 from bench import server
 from bench.common import REPO_ROOT, Section, percentiles
-from dashboard.cards import default_card_values
 from dashboard.report import CHROMIUM, CHROMIUM_ARGS
 
 VIEWPORT = {"width": 1920, "height": 1080}
@@ -110,6 +109,17 @@ def _open_district_select(page, name: str, which: int = 0):
     option = page.get_by_role("option", name=name, exact=True)
     option.wait_for(timeout=WAIT_MS)
     return option
+
+
+def default_card_values(db: Path, code: str) -> list[str]:
+    """The values the overview's cards show for a region over the default period, as text: what a page
+    that follows the publishes must show (this benchmark, the live one and the live wall's browser test)."""
+    from dashboard import queries
+    from dashboard.cards import build_cards
+
+    period = queries.default_period(db)
+    current, previous = queries.kpis_with_previous(db, code, period.start, period.end)
+    return [card.value for card in build_cards(current, previous)]
 
 
 def _districts(db: Path) -> list[tuple[str, str]]:

@@ -229,8 +229,7 @@ def _large_ingest(db: Path, events: Path, work: Path, section: Section) -> dict:
 def _follow(db: Path, events: Path, work: Path, section: Section) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from bench.browser import CARDS, CHROMIUM, CHROMIUM_ARGS, JS_CARDS_SHOWN, _wait
-    from dashboard.cards import default_card_values
+    from bench.browser import CARDS, CHROMIUM, CHROMIUM_ARGS, JS_CARDS_SHOWN, _wait, default_card_values
 
     live_db = _copy_published(db, work / "live.duckdb")
     folder = work / "watched"

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from dashboard import format as fmt
-from dashboard import queries
 from dashboard.labels import kpi_definition, kpi_label, t
 from dashboard.queries import is_snapshot
 
@@ -149,11 +147,3 @@ def fit_css(key: str, cards: list[Card], largest_rem: float) -> str:
   {scope} [data-testid="stMetricValue"] p, {scope} [data-testid="stMetricDelta"] p {{
       white-space: normal; overflow: visible; text-overflow: clip; }}
 </style>"""
-
-
-def default_card_values(db: Path, code: str) -> list[str]:
-    """The values the overview's cards show for a region over the default period, as text: what a
-    page that follows the publishes must show (the live benchmark and its browser test)."""
-    period = queries.default_period(db)
-    current, previous = queries.kpis_with_previous(db, code, period.start, period.end)
-    return [card.value for card in build_cards(current, previous)]

@@ -27,9 +27,6 @@ _build_lock = threading.Lock()
 
 BASE_CSS = """
 <style>
-  /* The page's timers (app.py, rotation): containers that draw nothing and take no room. */
-  [class*="st-key-yp-timers"], [data-testid="stLayoutWrapper"]:has(> [class*="st-key-yp-timers"]) {
-      display: none !important; }
   [data-testid="stMetric"] { background: #0f1f36; border: 1px solid #1f3a5c; border-radius: 6px;
       padding: 8px 12px; }
   [data-testid="stMetricLabel"] p { color: #8aa4c2; font-size: 0.95rem; }
@@ -240,8 +237,7 @@ def rotation(filters: Filters) -> None:
             st.session_state["_rotation_at"] = time.monotonic()
             st.rerun(scope="app")
 
-    with st.container(key="yp-timers-rotation"):  # hidden, as app.py's timers
-        _step()
+    _step()
 
 
 def stop_unless_shown(filters: Filters, page_title: str, code: str) -> None:

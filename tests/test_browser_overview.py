@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from bench.browser import default_card_values
 from dashboard import choropleth, maps, queries
-from dashboard.cards import OVERVIEW_CARDS, build_cards, default_card_values
+from dashboard.cards import OVERVIEW_CARDS, build_cards
 from dashboard.labels import kpi_label, t
 from dashboard.report import ranking_table
 
