@@ -192,7 +192,7 @@ def outer_order(sql: str) -> str:
 def default_memory(master: str) -> str:
     """Memory for the driver and each executor when YIPING_SPARK_MEMORY does not say. On a cluster, Spark's
     own 1g (the cluster's executors are sized by whoever runs it). In local mode the one driver JVM does all
-    the work, and Spark's 1g runs out at a third of Chongqing: half the machine's memory, as DuckDB takes
+    the work, and with Spark's 1g a build of a third of Chongqing failed: half the machine's memory, as DuckDB takes
     most of it by default."""
     if not master.startswith("local"):
         return "1g"
@@ -203,7 +203,8 @@ def default_memory(master: str) -> str:
 def failure(exc: BaseException) -> str:
     """What went wrong in Spark, in one line: the innermost Java exception rather than Py4J's "An error
     occurred while calling o1305.parquet", with what to do when it is memory."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = str(exc).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
     cause = getattr(exc, "java_exception", None)
     try:
         while cause is not None and cause.getCause() is not None:
