@@ -35,6 +35,11 @@ else:
         initial_sidebar_state="collapsed" if kiosk else "expanded",
     )
     frame.style(kiosk)
+    # The page's timers (below) draw in this container, hidden (frame.BASE_CSS) and made first in every run,
+    # the sign-in screen's included. A timer's tick that was queued before a run that no longer calls it (the
+    # session ended as the page ran) still draws where its last run put it: it finds this container there in
+    # every run, never the sign-in form or a page's title bar, which it would replace.
+    timers = st.container(key="yp-timers")
 
     who = auth.principal()
     if who is None and auth.sso_without_account():
@@ -58,9 +63,10 @@ else:
     st.session_state["principal"] = who
     # The page's own timers come before anything that can stop a run (a database that cannot be read
     # stops it after them): a wall showing an error still looks again, and recovers with the next publish.
-    if who.via != "open":
-        auth.watch_session(frame.REFRESH_SECONDS)
-    frame.watch_publication(db)
+    with timers:
+        if who.via != "open":
+            auth.watch_session(frame.REFRESH_SECONDS)
+        frame.watch_publication(db)
 
     pages = [
         st.Page(
@@ -103,6 +109,9 @@ else:
 
     filters = frame.filters_or_stop(db)
     st.session_state["filters"] = filters
+    if navigation.url_path in ("", "overview"):
+        with timers:
+            frame.rotation(filters)  # the overview's, on a wall that steps through the region's children
     params.show_problems(filters.lang)  # what the URL asked that was refused or changed, as text
     if who.via != "open" and not kiosk:
         with st.sidebar:

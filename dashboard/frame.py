@@ -27,6 +27,9 @@ _build_lock = threading.Lock()
 
 BASE_CSS = """
 <style>
+  /* The page's timers (app.py): a container that draws nothing and takes no room. */
+  .st-key-yp-timers, [data-testid="stLayoutWrapper"]:has(> .st-key-yp-timers) {
+      display: none !important; }
   [data-testid="stMetric"] { background: #0f1f36; border: 1px solid #1f3a5c; border-radius: 6px;
       padding: 8px 12px; }
   [data-testid="stMetricLabel"] p { color: #8aa4c2; font-size: 0.95rem; }

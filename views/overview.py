@@ -17,7 +17,6 @@ filters: Filters = st.session_state["filters"]
 lang, principal = filters.lang, filters.principal
 if filters.kiosk:
     frame.wall_scale()
-frame.rotation(filters)
 code = frame.shown_region(filters)
 frame.stop_unless_shown(filters, t("overview", lang), code)
 
