@@ -38,7 +38,7 @@ else:
     # The page's timers (below) draw in this container, hidden (frame.BASE_CSS) and made first in every run,
     # the sign-in screen's included. A timer's tick that was queued before a run that no longer calls it (the
     # session ended as the page ran) still draws where its last run put it: it finds this container there in
-    # every run, never the sign-in form or a page's title bar, which it would replace.
+    # every run, never the sign-in form or an element of a page, which it would replace.
     timers = st.container(key="yp-timers")
 
     who = auth.principal()
